@@ -1,0 +1,1 @@
+"""Point-in-time customer features (RFM, effort, resolution, sentiment, survey) as ibis expressions."""

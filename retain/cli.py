@@ -1,0 +1,127 @@
+"""`retain`: one command line for every step. Each command is a few lines around one library call."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from retain.contract import contract_markdown
+from retain.errors import RetainError
+from retain.ingest import DataSet, Problem, ValidationFailed, load
+from retain.sample import read_truth, write_sample
+from retain.settings import Settings
+from retain.simulate import generate as simulate
+from retain.storage import write_table
+from retain.summary import summarize
+
+app = typer.Typer(
+    help="retain: customer lifetime value and churn prediction from transactions and service interactions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+MAX_PROBLEMS_SHOWN = 50
+
+DataDir = Annotated[Path | None, typer.Argument(help="Folder with customers/transactions/interactions files.")]
+Quarantine = Annotated[
+    Path | None,
+    typer.Option("--quarantine", help="Write bad rows with their reasons here and go on with the good ones."),
+]
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    table = Table(title=f"{len(problems)} problem(s) in the input data", show_lines=False)
+    for column in ("file", "row", "column", "value", "rule"):
+        table.add_column(column, overflow="fold")
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        table.add_row(problem.file, str(problem.row or ""), problem.column or "", problem.value or "", problem.rule)
+    errors.print(table)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        errors.print(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more: use --report FILE for the full list.")
+
+
+def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None) -> DataSet:
+    """The check every command starts with: refuse bad data with a full report, or quarantine bad rows."""
+    try:
+        data = load(data_dir, quarantine)
+    except ValidationFailed as failure:
+        _print_problems(failure.problems)
+        if report is not None:
+            write_table(_problem_frame(failure.problems), report)
+            errors.print(f"Full report written to {report}")
+        if quarantine is not None:
+            errors.print("A missing column cannot be quarantined row by row: fix the file.")
+        raise typer.Exit(code=1) from None
+    if data.set_aside:
+        console.print(f"[yellow]Set aside {data.set_aside} bad row(s) in {quarantine}[/yellow] "
+                      f"({len(data.problems)} problem(s)); going on with the good rows.")
+    return data
+
+
+def _problem_frame(problems: list[Problem]):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame([problem.model_dump() for problem in problems])
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers to simulate.")] = 10_000,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: settings).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: settings data dir).")] = None,
+    table_format: Annotated[str, typer.Option("--format", help="parquet or csv for the input tables.")] = "parquet",
+) -> None:
+    """Simulate sample data with known ground truth (truth.parquet is for evaluation only)."""
+    settings = Settings()
+    if table_format not in ("parquet", "csv"):
+        raise RetainError(f"--format must be parquet or csv, not {table_format!r}")
+    fmt: Literal["parquet", "csv"] = "csv" if table_format == "csv" else "parquet"
+    out = out or settings.data_dir
+    started = time.perf_counter()
+    with console.status(f"Simulating {customers:,} customers..."):
+        sample = simulate(customers, seed if seed is not None else settings.seed)
+        files = write_sample(sample, out, fmt)
+    elapsed = time.perf_counter() - started
+    console.print(f"Generated {customers:,} customers, {len(sample.transactions):,} transactions and "
+                  f"{len(sample.interactions):,} interactions in {elapsed:.1f} s:")
+    for path in files:
+        console.print(f"  {path}  ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+def validate(
+    data_dir: DataDir = None,
+    quarantine: Quarantine = None,
+    report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV.")] = None,
+) -> None:
+    """Check the input tables against the data contract and summarise them."""
+    data_dir = data_dir or Settings().data_dir
+    data = load_checked(data_dir, quarantine, report)
+    summary = summarize(data, read_truth(data_dir))
+    table = Table(title=f"{data_dir}: valid", show_header=False)
+    for key, value in summary.model_dump().items():
+        if value is not None:
+            shown = f"{value:.1%}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
+            table.add_row(key.replace("_", " "), str(shown))
+    console.print(table)
+
+
+@app.command()
+def contract() -> None:
+    """Print the data contract (the input tables and their rules) as Markdown."""
+    typer.echo(contract_markdown())
+
+
+def main() -> None:
+    """Entry point: user mistakes become a message and exit code 2, never a traceback."""
+    try:
+        app()
+    except RetainError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise SystemExit(2) from None

@@ -1,0 +1,145 @@
+"""The data contract: the three input tables retain reads, as code that everything else uses.
+
+Each column is declared once here with its type and rules; `retain.ingest` turns these declarations into
+parsers and a pandera schema, and README.md's tables are generated from them (`retain contract`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ColumnKind = Literal["string", "date", "datetime", "float", "int", "bool"]
+
+CHANNELS = ("phone", "email", "chat", "social", "self_service")
+
+
+class ColumnSpec(BaseModel):
+    """One column: its type, whether it must be present and filled, and its value rules."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = True
+    nullable: bool = False
+    unique: bool = False
+    ge: float | None = None
+    le: float | None = None
+    allowed: tuple[str, ...] | None = None
+    references_customers: bool = False
+
+
+class TableSpec(BaseModel):
+    """One input table: a file `<name>.parquet` or `<name>.csv` in the data folder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        return next(column for column in self.columns if column.name == name)
+
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    description="One row per customer.",
+    columns=(
+        ColumnSpec(name="customer_id", kind="string", unique=True, description="Customer key."),
+        ColumnSpec(name="signup_date", kind="date", description="Day the customer joined."),
+        ColumnSpec(name="segment", kind="string", required=False, nullable=True, description="Business segment."),
+        ColumnSpec(name="country", kind="string", required=False, nullable=True, description="Country code."),
+        ColumnSpec(
+            name="churned_at",
+            kind="date",
+            required=False,
+            nullable=True,
+            description="Day the customer cancelled, only where the business knows it.",
+        ),
+    ),
+)
+
+TRANSACTIONS = TableSpec(
+    name="transactions",
+    description="One row per purchase.",
+    columns=(
+        ColumnSpec(
+            name="customer_id", kind="string", references_customers=True, description="Who bought (customers key)."
+        ),
+        ColumnSpec(name="timestamp", kind="datetime", description="When the purchase happened."),
+        ColumnSpec(name="amount", kind="float", ge=0, description="Spend in currency units, >= 0."),
+        ColumnSpec(
+            name="order_id", kind="string", required=False, nullable=True, unique=True, description="Order key."
+        ),
+    ),
+)
+
+INTERACTIONS = TableSpec(
+    name="interactions",
+    description="One row per service contact (ticket, call, chat, ...).",
+    columns=(
+        ColumnSpec(name="interaction_id", kind="string", unique=True, description="Contact key."),
+        ColumnSpec(
+            name="customer_id", kind="string", references_customers=True, description="Who got in touch."
+        ),
+        ColumnSpec(name="case_id", kind="string", description="Contacts about the same problem share it."),
+        ColumnSpec(name="opened_at", kind="datetime", description="When the contact started."),
+        ColumnSpec(
+            name="closed_at", kind="datetime", nullable=True, description="When it ended; empty while open."
+        ),
+        ColumnSpec(name="channel", kind="string", allowed=CHANNELS, description="|".join(CHANNELS)),
+        ColumnSpec(name="resolved", kind="bool", description="Whether this contact resolved the case."),
+        ColumnSpec(name="transfers", kind="int", ge=0, description="Hand-overs between agents or queues."),
+        ColumnSpec(name="handle_seconds", kind="float", ge=0, description="Agent time spent, seconds."),
+        ColumnSpec(
+            name="ces", kind="int", required=False, nullable=True, ge=1, le=7,
+            description="Customer Effort Score answer, 1-7 (7 = very easy).",
+        ),
+        ColumnSpec(
+            name="csat", kind="int", required=False, nullable=True, ge=1, le=5, description="CSAT answer, 1-5."
+        ),
+        ColumnSpec(name="nps", kind="int", required=False, nullable=True, ge=0, le=10, description="NPS, 0-10."),
+        ColumnSpec(
+            name="text", kind="string", required=False, nullable=True, description="The customer's words."
+        ),
+    ),
+)
+
+TABLES: tuple[TableSpec, ...] = (CUSTOMERS, TRANSACTIONS, INTERACTIONS)
+
+
+def contract_markdown() -> str:
+    """The contract as Markdown tables, one per input (pasted into README.md)."""
+    parts: list[str] = []
+    for table in TABLES:
+        parts.append(f"**`{table.name}`** ({table.description})\n")
+        parts.append("| column | type | required | rules | meaning |\n|---|---|---|---|---|")
+        for column in table.columns:
+            rules = []
+            if not column.nullable:
+                rules.append("not empty")
+            if column.unique:
+                rules.append("unique")
+            if column.ge is not None:
+                rules.append(f">= {column.ge:g}")
+            if column.le is not None:
+                rules.append(f"<= {column.le:g}")
+            if column.allowed:
+                rules.append("one of " + "/".join(column.allowed))
+            if column.references_customers:
+                rules.append("in customers")
+            required = "yes" if column.required else "no"
+            parts.append(
+                f"| `{column.name}` | {column.kind} | {required} | {', '.join(rules)} | {column.description} |"
+            )
+        parts.append("")
+    parts.append("`interactions` also requires `closed_at >= opened_at` where both are set.")
+    return "\n".join(parts)

@@ -1,0 +1,44 @@
+"""The one settings object: read from `RETAIN_*` environment variables (and `.env`), overridden by CLI flags.
+
+Built once at the edge (CLI, API factory) and passed down; library code never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a retain deployment can tune, with defaults that run embedded on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="RETAIN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data/sample"), description="Folder holding the three input tables.")
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///mlruns/mlflow.db",
+        validation_alias=AliasChoices("RETAIN_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking and registry store; a shared server URL works too.",
+    )
+    mlflow_artifact_root: Path = Field(default=Path("mlruns/artifacts"), description="Artifacts of new experiments.")
+    experiment: str = Field(default="retain", description="MLflow experiment for training runs.")
+    seed: int = Field(default=42, description="Seed for every random draw (simulator, model training).")
+
+    feature_windows_days: tuple[int, ...] = Field(default=(30, 90, 365), description="Look-back windows.")
+    rfm_time_unit: Literal["D", "W"] = Field(default="D", description="Unit of frequency/recency/T.")
+    repeat_contact_days: int = Field(default=7, description="A contact on the same case within this is a repeat.")
+
+    churn_horizon_days: int = Field(default=90, description="No purchase in this many days after the cutoff = churn.")
+    training_cutoffs: int = Field(default=4, description="Rolling cutoffs used to build the churn training set.")
+    cutoff_step_days: int = Field(default=30, description="Days between rolling training cutoffs.")
+    clv_horizon_months: int = Field(default=12, description="Horizon of the CLV figure.")
+    monthly_discount_rate: float = Field(default=0.01, ge=0, lt=1, description="Discount rate per month for CLV.")
+
+    high_risk_threshold: float = Field(default=0.6, gt=0, lt=1, description="Churn probability for tier 'high'.")
+    medium_risk_threshold: float = Field(default=0.3, gt=0, lt=1, description="Churn probability for 'medium'.")
+
+    api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    api_port: int = Field(default=8000, description="Port the API listens on.")

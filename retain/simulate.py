@@ -1,0 +1,314 @@
+"""Sample data with known ground truth: the BG/NBD story with a service layer on top.
+
+Each customer buys at rate lambda ~ Gamma(r, alpha) per day and, after each repeat purchase, drops out with
+probability min(cap, p * M) where p ~ Beta(a, b) and M = exp(beta * S) is the service-driven hazard multiplier:
+S is the sum of recent cases' badness minus a neutral level, decaying with `hazard_memory_days`, so a bad
+experience raises the dropout chance for a while and a good one lowers it. Spend per purchase follows
+Gamma-Gamma. Each purchase may open a service case whose contacts, transfers, channel switches, resolution,
+surveys and text all follow from the case's difficulty. Everything is vectorised over customers (rounds over
+the purchase index), deterministic for a seed, and never touches the clock or global random state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from retain.contract import CHANNELS
+from retain.phrases import CLOSERS, OPENERS, TONES, TOPICS
+
+DAY = np.timedelta64(1, "D")
+SEGMENTS = ("basic", "plus", "premium")
+COUNTRIES = ("US", "GB", "DE", "FR", "NL", "ES")
+HANDLE_SECONDS = {"phone": 420.0, "email": 300.0, "chat": 600.0, "social": 200.0, "self_service": 60.0}
+
+
+class SimulationParams(BaseModel):
+    """Generator parameters; defaults near the CDNOW fit, with time in days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    r: float = 0.243
+    alpha: float = 4.414
+    a: float = 0.793
+    b: float = 2.426
+    spend_p: float = 6.25
+    spend_q: float = 3.74
+    spend_gamma: float = 15.44
+    start: str = "2024-01-01"
+    days: int = 730
+    signup_days: int = 365
+    case_probability: float = 0.3
+    hazard_beta: float = 2.0
+    hazard_memory_days: float = 60.0
+    neutral_badness: float = 0.2
+    dropout_cap: float = 0.95
+    cancellation_share: float = 0.3
+    open_case_days: float = 30.0
+
+
+def case_badness(contacts: np.ndarray, resolved: np.ndarray, transfers: np.ndarray,
+                 channel_switches: np.ndarray) -> np.ndarray:
+    """How bad a case felt, in [0, 1], from what the interaction log shows of it.
+
+    Shared by the simulator and the reference model, so the best achievable churn score can be computed
+    from observable history plus the true parameters.
+    """
+    raw = (0.4 * (1 - resolved) + 0.12 * (contacts - 1) + 0.05 * transfers + 0.08 * channel_switches)
+    return np.clip(raw, 0.0, 1.0)
+
+
+def dropout_probability(p: np.ndarray, pressure: np.ndarray, params: SimulationParams) -> np.ndarray:
+    """Dropout chance after a repeat purchase, given the decayed service pressure S at that moment."""
+    return np.minimum(params.dropout_cap, p * np.exp(params.hazard_beta * pressure))
+
+
+@dataclass
+class SampleData:
+    """The generated tables (contract shaped) and the ground truth."""
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    interactions: pd.DataFrame
+    truth: pd.DataFrame
+
+
+@dataclass
+class _Events:
+    """Purchases and case openings collected round by round, as parallel arrays."""
+
+    purchase_customer: list[np.ndarray]
+    purchase_time: list[np.ndarray]
+    case_customer: list[np.ndarray]
+    case_time: list[np.ndarray]
+    case_difficulty: list[np.ndarray]
+    case_outcomes: list[dict[str, np.ndarray]]
+
+
+def _customer_draws(n: int, params: SimulationParams, rng: np.random.Generator) -> pd.DataFrame:
+    return pd.DataFrame({
+        "purchase_rate": rng.gamma(params.r, 1.0 / params.alpha, n),
+        "dropout_probability": rng.beta(params.a, params.b, n),
+        "spend_scale": rng.gamma(params.spend_q, 1.0 / params.spend_gamma, n),
+        "signup": rng.uniform(0, params.signup_days, n),
+        "case_propensity": rng.gamma(2.0, 0.5, n),
+        "service_friction": rng.beta(2.0, 5.0, n),
+        "temper": rng.normal(0.0, 1.0, n),
+    })
+
+
+def _case_outcomes(difficulty: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per case: contacts, resolution, reopen, transfers, channel switches and its badness."""
+    n = difficulty.size
+    contacts = 1 + np.minimum(rng.poisson(2.5 * difficulty), 7)
+    resolved = rng.random(n) < 1.0 - 0.7 * difficulty
+    reopened = resolved & (contacts >= 2) & (rng.random(n) < 0.3)
+    transfers = rng.poisson(0.4 + 1.5 * difficulty * contacts)
+    switches = rng.binomial(contacts - 1, np.clip(0.15 + 0.5 * difficulty, 0, 1))
+    return {"contacts": contacts, "resolved": resolved, "reopened": reopened, "transfers": transfers,
+            "switches": switches,
+            "badness": case_badness(contacts, resolved.astype(float), transfers, switches)}
+
+
+def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
+                        rng: np.random.Generator) -> tuple[_Events, np.ndarray, np.ndarray]:
+    """Rounds over the purchase index: all live customers advance one purchase per round."""
+    n = len(draws)
+    lam = draws["purchase_rate"].to_numpy()
+    p = draws["dropout_probability"].to_numpy()
+    friction = draws["service_friction"].to_numpy()
+    case_chance = np.clip(params.case_probability * draws["case_propensity"].to_numpy(), 0, 1)
+    pressure = np.zeros(n)
+    pressure_time = draws["signup"].to_numpy().copy()
+    dropout_at = np.full(n, np.nan)
+    multiplier = np.ones(n)
+    active = np.arange(n)
+    now = draws["signup"].to_numpy().copy()
+    events = _Events([active.copy()], [now.copy()], [], [], [], [])
+    dead_now = np.zeros(n, dtype=bool)
+    while active.size:
+        t = now[active]
+        gap = rng.exponential(1.0 / lam[active])
+        has_case = rng.random(active.size) < case_chance[active]
+        who = active[has_case]
+        opened = t[has_case] + rng.random(who.size) * np.minimum(gap[has_case], 20.0)
+        difficulty = np.clip(friction[who] + rng.normal(0, 0.15, who.size), 0, 1)
+        outcome = _case_outcomes(difficulty, rng)
+        decay = np.exp(-(opened - pressure_time[who]) / params.hazard_memory_days)
+        pressure[who] = pressure[who] * decay + (outcome["badness"] - params.neutral_badness)
+        pressure_time[who] = opened
+        events.case_customer.append(who)
+        events.case_time.append(opened)
+        events.case_difficulty.append(difficulty)
+        events.case_outcomes.append(outcome)
+
+        alive = ~dead_now[active]
+        next_time = t + gap
+        keep = alive & (next_time <= params.days)
+        active, next_time = active[keep], next_time[keep]
+        now[active] = next_time
+        events.purchase_customer.append(active.copy())
+        events.purchase_time.append(next_time)
+        pressure_now = pressure[active] * np.exp(-(next_time - pressure_time[active]) / params.hazard_memory_days)
+        chance = dropout_probability(p[active], pressure_now, params)
+        multiplier[active] = chance / np.maximum(p[active], 1e-12)
+        died = rng.random(active.size) < chance
+        dead_now[active[died]] = True
+        dropout_at[active[died]] = next_time[died]
+    return events, dropout_at, multiplier
+
+
+def _timestamps(start: np.datetime64, days: np.ndarray) -> np.ndarray:
+    """Day offsets from `start` as timestamps, to the second."""
+    return start + (np.asarray(days) * 86_400).astype("int64").astype("timedelta64[s]")
+
+
+def _contacts(events: _Events, draws: pd.DataFrame, params: SimulationParams,
+              rng: np.random.Generator) -> pd.DataFrame:
+    """Expand cases into contact rows, consistent with each case's drawn outcome."""
+    case_customer = np.concatenate(events.case_customer)
+    case_open = np.concatenate(events.case_time)
+    outcome = {key: np.concatenate([o[key] for o in events.case_outcomes]) for key in events.case_outcomes[0]}
+    n_cases = case_customer.size
+    contacts = outcome["contacts"]
+    case_of = np.repeat(np.arange(n_cases), contacts)
+    first_row = np.cumsum(contacts) - contacts
+    index_in_case = np.arange(case_of.size) - first_row[case_of]
+    last = index_in_case == contacts[case_of] - 1
+
+    gaps = np.where(index_in_case == 0, 0.0, rng.exponential(1.5, case_of.size))
+    opened = case_open[case_of] + (np.cumsum(gaps) - np.cumsum(gaps)[first_row][case_of])
+
+    transition_rank = pd.Series(rng.random(case_of.size)).where(index_in_case > 0)
+    transition_rank = transition_rank.groupby(case_of).rank(method="first").to_numpy()
+    switched = transition_rank <= outcome["switches"][case_of]
+    first_channel = rng.choice(len(CHANNELS), n_cases, p=[0.35, 0.25, 0.25, 0.05, 0.10])
+    hop = rng.integers(1, len(CHANNELS), case_of.size) * switched
+    channel_code = (first_channel[case_of] + pd.Series(hop).groupby(case_of).cumsum().to_numpy()) % len(CHANNELS)
+    channel = np.asarray(CHANNELS, dtype=object)[channel_code]
+
+    transfers = np.bincount(
+        first_row[np.repeat(np.arange(n_cases), outcome["transfers"])]
+        + (rng.random(outcome["transfers"].sum()) * contacts.repeat(outcome["transfers"])).astype(int),
+        minlength=case_of.size,
+    )
+    resolved_case = outcome["resolved"][case_of]
+    reopen_at = (rng.random(n_cases) * np.maximum(contacts - 1, 1)).astype(int)
+    resolved = (last & resolved_case) | (outcome["reopened"][case_of] & (index_in_case == reopen_at[case_of]))
+
+    difficulty = np.concatenate(events.case_difficulty)[case_of]
+    base_handle = np.vectorize(HANDLE_SECONDS.get)(channel).astype(float)
+    handle = np.round(base_handle * (1 + difficulty) * rng.lognormal(0, 0.4, case_of.size), 1)
+    waiting = np.where(np.isin(channel, ("email", "social")), rng.exponential(0.5, case_of.size), 0.0)
+    closed = opened + handle / 86_400 + waiting
+    still_open = last & ~resolved_case & (opened > params.days - params.open_case_days)
+    closed = np.where(still_open | (closed > params.days), np.nan, closed)
+    keep = opened <= params.days
+
+    customer = case_customer[case_of]
+    mood = (outcome["badness"][case_of] + 0.08 * index_in_case + 0.15 * draws["temper"].to_numpy()[customer]
+            + rng.normal(0, 0.12, case_of.size))
+    tone = np.digitize(mood, (0.1, 0.35, 0.6))
+    text = _texts(tone, resolved, rng)
+    surveyed = last & (rng.random(case_of.size) < 0.3)
+    badness = outcome["badness"][case_of]
+    ces = np.where(surveyed, np.clip(np.round(6.5 - 5 * badness + rng.normal(0, 0.8, case_of.size)), 1, 7), np.nan)
+    csat_asked = last & (rng.random(case_of.size) < 0.2)
+    csat = np.where(csat_asked, np.clip(np.round(4.8 - 3.5 * badness + rng.normal(0, 0.6, case_of.size)), 1, 5),
+                    np.nan)
+    nps_asked = last & (rng.random(case_of.size) < 0.1)
+    nps = np.where(nps_asked, np.clip(np.round(9 - 7 * badness + rng.normal(0, 1.5, case_of.size)), 0, 10), np.nan)
+
+    frame = pd.DataFrame({
+        "customer": customer, "case": case_of, "opened": opened, "closed": closed, "channel": channel,
+        "resolved": resolved, "transfers": transfers, "handle_seconds": handle, "ces": ces, "csat": csat,
+        "nps": nps, "text": text,
+    })[keep]
+    return frame.sort_values(["opened", "case"], kind="stable").reset_index(drop=True)
+
+
+def _texts(tone: np.ndarray, resolved: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Compose opener + topic + closer; the closer of a resolving contact is milder."""
+    n = tone.size
+    openers = np.empty(n, dtype=object)
+    closers = np.empty(n, dtype=object)
+    closer_tone = np.where(resolved, np.maximum(tone - 1, 0), tone)
+    for code, name in enumerate(TONES):
+        pool = np.asarray(OPENERS[name], dtype=object)
+        mask = tone == code
+        openers[mask] = pool[rng.integers(0, pool.size, mask.sum())]
+        pool = np.asarray(CLOSERS[name], dtype=object)
+        mask = closer_tone == code
+        closers[mask] = pool[rng.integers(0, pool.size, mask.sum())]
+    topics = np.asarray(TOPICS, dtype=object)[rng.integers(0, len(TOPICS), n)]
+    text = openers + " " + topics + " " + closers
+    text[rng.random(n) < 0.1] = None
+    return text
+
+
+def generate(n_customers: int, seed: int, params: SimulationParams | None = None) -> SampleData:
+    """Simulate `n_customers` customers; the same seed gives the same data."""
+    params = params or SimulationParams()
+    rng = np.random.default_rng(seed)
+    draws = _customer_draws(n_customers, params, rng)
+    events, dropout_at, multiplier = _simulate_purchases(draws, params, rng)
+    start = np.datetime64(params.start, "s")
+    ids = np.char.add("C", np.char.zfill(np.arange(1, n_customers + 1).astype(str), 7)).astype(object)
+
+    purchase_customer = np.concatenate(events.purchase_customer)
+    purchase_time = np.concatenate(events.purchase_time)
+    order = np.lexsort((purchase_customer, purchase_time))
+    purchase_customer, purchase_time = purchase_customer[order], purchase_time[order]
+    spend_scale = draws["spend_scale"].to_numpy()[purchase_customer]
+    transactions = pd.DataFrame({
+        "customer_id": ids[purchase_customer],
+        "timestamp": _timestamps(start, purchase_time),
+        "amount": np.round(rng.gamma(params.spend_p, 1.0 / spend_scale), 2),
+        "order_id": np.char.add("O", np.arange(1, order.size + 1).astype(str)).astype(object),
+    })
+
+    contacts = _contacts(events, draws, params, rng)
+    interactions = pd.DataFrame({
+        "interaction_id": np.char.add("I", np.arange(1, len(contacts) + 1).astype(str)).astype(object),
+        "customer_id": ids[contacts["customer"].to_numpy()],
+        "case_id": np.char.add("K", (contacts["case"].to_numpy() + 1).astype(str)).astype(object),
+        "opened_at": _timestamps(start, contacts["opened"].to_numpy()),
+        "closed_at": pd.to_datetime(_timestamps(start, np.nan_to_num(contacts["closed"].to_numpy())))
+        .where(contacts["closed"].notna().to_numpy()),
+        "channel": contacts["channel"].to_numpy(),
+        "resolved": contacts["resolved"].to_numpy(),
+        "transfers": contacts["transfers"].to_numpy().astype("int64"),
+        "handle_seconds": contacts["handle_seconds"].to_numpy(),
+        "ces": pd.array(contacts["ces"].to_numpy(), dtype="Int64"),
+        "csat": pd.array(contacts["csat"].to_numpy(), dtype="Int64"),
+        "nps": pd.array(contacts["nps"].to_numpy(), dtype="Int64"),
+        "text": contacts["text"].to_numpy(),
+    })
+
+    dropout_ts = pd.Series(_timestamps(start, np.nan_to_num(dropout_at))).where(~np.isnan(dropout_at))
+    cancels = ~np.isnan(dropout_at) & (rng.random(n_customers) < params.cancellation_share)
+    churn_day = dropout_at + rng.uniform(0, 14, n_customers)
+    churned_at = pd.Series(_timestamps(start, np.floor(np.nan_to_num(churn_day)))).where(
+        cancels & (churn_day <= params.days))
+    customers = pd.DataFrame({
+        "customer_id": ids,
+        "signup_date": _timestamps(start, np.floor(draws["signup"].to_numpy())).astype("datetime64[s]"),
+        "segment": np.asarray(SEGMENTS, dtype=object)[rng.choice(3, n_customers, p=[0.6, 0.3, 0.1])],
+        "country": np.asarray(COUNTRIES, dtype=object)[rng.integers(0, len(COUNTRIES), n_customers)],
+        "churned_at": churned_at.to_numpy(),
+    })
+    truth = pd.DataFrame({
+        "customer_id": ids,
+        "purchase_rate": draws["purchase_rate"].to_numpy(),
+        "dropout_probability": draws["dropout_probability"].to_numpy(),
+        "spend_scale": draws["spend_scale"].to_numpy(),
+        "temper": draws["temper"].to_numpy(),
+        "dropout_at": dropout_ts.to_numpy(),
+        "hazard_multiplier": multiplier,
+    })
+    truth.attrs["simulation"] = params.model_dump_json()
+    return SampleData(customers, transactions, interactions, truth)
+

@@ -1,0 +1,32 @@
+"""A short, human summary of a loaded data set (what `retain validate` and the demo print)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import BaseModel
+
+from retain.ingest import DataSet
+
+
+class DataSummary(BaseModel):
+    customers: int
+    transactions: int
+    interactions: int
+    first_event: str | None
+    last_event: str | None
+    known_cancellations: int
+    churned_share_truth: float | None
+
+
+def summarize(data: DataSet, truth: pd.DataFrame | None) -> DataSummary:
+    """Counts, the span of events and, where a truth file exists, the share of customers that dropped out."""
+    stamps = pd.concat([data.transactions["timestamp"], data.interactions["opened_at"]]).dropna()
+    return DataSummary(
+        customers=len(data.customers),
+        transactions=len(data.transactions),
+        interactions=len(data.interactions),
+        first_event=str(stamps.min().date()) if len(stamps) else None,
+        last_event=str(stamps.max().date()) if len(stamps) else None,
+        known_cancellations=int(data.customers["churned_at"].notna().sum()),
+        churned_share_truth=float(truth["dropout_at"].notna().mean()) if truth is not None else None,
+    )

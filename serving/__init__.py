@@ -1,0 +1,1 @@
+"""The FastAPI service: CRM enrichment, at-risk lists and on-demand scoring."""
