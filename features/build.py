@@ -1,0 +1,78 @@
+"""Composing the families into one point-in-time feature table: one row per customer known at the cutoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+from pydantic import BaseModel, ConfigDict
+
+from features import effort, resolution, rfm, survey
+from features.catalogue import Feature
+from features.contacts import cases_at, contacts_at
+from features.cutoff import Cutoff
+
+
+class FeatureConfig(BaseModel):
+    """What shapes the feature table (taken from `retain.settings.Settings`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    windows: tuple[int, ...] = (30, 90, 365)
+    unit: rfm.TimeUnit = "D"
+    repeat_contact_days: int = 7
+
+
+def catalogue(config: FeatureConfig, with_sentiment: bool = True) -> list[Feature]:
+    """Every feature column, in output order."""
+    features = [
+        *rfm.catalogue(config.windows, config.unit),
+        *effort.catalogue(config.windows, config.repeat_contact_days),
+        *resolution.catalogue(config.windows),
+        *survey.catalogue(config.windows),
+        *survey.tenure_catalogue(),
+    ]
+    if with_sentiment:
+        from features import sentiment
+
+        features += sentiment.catalogue(config.windows)
+    return features
+
+
+def build_features(customers: ir.Table, transactions: ir.Table, interactions: ir.Table, as_of: dt.date,
+                   config: FeatureConfig, scored_interactions: ir.Table | None = None) -> ir.Table:
+    """The feature table at `as_of`; `scored_interactions` (interaction_id, customer_id, opened_at,
+    sentiment) adds the sentiment family."""
+    cutoff = Cutoff(as_of)
+    known = customers.filter(customers.signup_date < ibis.timestamp(cutoff.end))
+    base = known.select(
+        "customer_id",
+        as_of=ibis.date(as_of),
+        tenure_days=cutoff.days_since(known.signup_date),
+        segment=known.segment,
+        country=known.country,
+    )
+    contacts = contacts_at(interactions, cutoff, config.repeat_contact_days)
+    cases = cases_at(contacts)
+    families: list[ir.Table] = [
+        rfm.rfm_features(transactions, cutoff, config.windows, config.unit),
+        effort.effort_features(contacts, cases, cutoff, config.windows),
+        resolution.resolution_features(cases, cutoff, config.windows),
+        survey.survey_features(contacts, cutoff, config.windows),
+    ]
+    if scored_interactions is not None:
+        from features import sentiment
+
+        families.append(sentiment.sentiment_features(scored_interactions, cutoff, config.windows))
+    table = base
+    for family in families:
+        table = table.left_join(family, "customer_id").drop("customer_id_right")
+    return _fill_absent(table, catalogue(config, scored_interactions is not None))
+
+
+def _fill_absent(table: ir.Table, features: Sequence[Feature]) -> ir.Table:
+    """Counts and totals are 0 for a customer without events; everything else stays missing."""
+    filled = {f.name: table[f.name].fill_null(0) for f in features if f.zero_when_absent}
+    return table.mutate(**filled).select("customer_id", "as_of", *[f.name for f in features])

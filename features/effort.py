@@ -1,0 +1,71 @@
+"""Customer effort: how much work the customer had to put in to get help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis.expr.types as ir
+
+from features.catalogue import Feature, windowed
+from features.contacts import latest_value
+from features.cutoff import Cutoff
+
+LOW_EFFORT_MIN_CES = 5
+MANY_CONTACTS = 3
+
+
+def catalogue(windows: Sequence[int], repeat_contact_days: int = 7) -> list[Feature]:
+    family = "effort"
+    return [
+        *windowed(family, "count", "contacts", "Service contacts opened in the last {w} days.", windows),
+        *windowed(family, "count", "cases", "Distinct cases with a contact in the last {w} days.", windows),
+        *windowed(family, "rate", "contacts_per_case", "Contacts per case in the last {w} days.", windows),
+        *windowed(family, "count", "repeat_contacts",
+                  f"Contacts in the last {{w}} days that follow one on the same case within {repeat_contact_days} "
+                  "days.", windows),
+        *windowed(family, "total", "transfers", "Transfers between agents in the last {w} days.", windows),
+        *windowed(family, "count", "channel_switches",
+                  "Contacts in the last {w} days on another channel than the case's previous contact.", windows),
+        *windowed(family, "rate", "many_contact_case_share",
+                  f"Share of cases active in the last {{w}} days that needed {MANY_CONTACTS}+ contacts so far.",
+                  windows),
+        *windowed(family, "score", "ces_mean", "Mean Customer Effort Score (1-7, 7 easy), last {w} days.",
+                  windows),
+        *windowed(family, "rate", "low_effort_share",
+                  f"Share of CES answers of {LOW_EFFORT_MIN_CES}-7 (low effort) in the last {{w}} days.", windows),
+        Feature(name="ces_last", family=family, kind="score", definition="Latest CES answer known at the cutoff."),
+        *windowed(family, "amount", "handle_seconds_mean", "Mean agent handle time (s), last {w} days.",
+                  windows),
+    ]
+
+
+def effort_features(contacts: ir.Table, cases: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:
+    """One row per customer with a contact at or before the cutoff (see `features.contacts`)."""
+    per_contact = contacts.group_by("customer_id").aggregate(
+        **{name: expr for w in windows for name, expr in _contact_windows(contacts, cutoff, w).items()}
+    )
+    per_case = cases.group_by("customer_id").aggregate(**{
+        f"many_contact_case_share_{w}d": (cases.contacts >= MANY_CONTACTS)
+        .cast("float64").mean(where=cutoff.within(cases.last_contact_at, w))
+        for w in windows
+    })
+    ces_last = latest_value(contacts, "ces_known", "ces_last")
+    return (per_contact.left_join(per_case, "customer_id").drop("customer_id_right")
+            .left_join(ces_last, "customer_id").drop("customer_id_right"))
+
+
+def _contact_windows(c: ir.Table, cutoff: Cutoff, w: int) -> dict[str, ir.Value]:
+    inside = cutoff.within(c.opened_at, w)
+    contacts = c.count(where=inside)
+    cases = c.case_id.nunique(where=inside)
+    return {
+        f"contacts_{w}d": contacts,
+        f"cases_{w}d": cases,
+        f"contacts_per_case_{w}d": contacts.cast("float64") / cases.nullif(0).cast("float64"),
+        f"repeat_contacts_{w}d": c.count(where=inside & c.is_repeat),
+        f"transfers_{w}d": c.transfers.sum(where=inside).fill_null(0),
+        f"channel_switches_{w}d": c.count(where=inside & c.is_channel_switch),
+        f"ces_mean_{w}d": c.ces_known.cast("float64").mean(where=inside),
+        f"low_effort_share_{w}d": (c.ces_known >= LOW_EFFORT_MIN_CES).cast("float64").mean(where=inside),
+        f"handle_seconds_mean_{w}d": c.handle_seconds.mean(where=inside),
+    }

@@ -1,0 +1,46 @@
+"""Resolution: whether the customer's problems got solved, first time, for good, and how fast."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis.expr.types as ir
+
+from features.catalogue import Feature, windowed
+from features.cutoff import Cutoff
+
+
+def catalogue(windows: Sequence[int]) -> list[Feature]:
+    family = "resolution"
+    longest = max(windows)
+    return [
+        *windowed(family, "rate", "first_contact_resolution_rate",
+                  "Share of cases opened in the last {w} days that their first contact resolved.", windows),
+        *windowed(family, "rate", "reopen_rate",
+                  "Share of cases resolved in the last {w} days that were contacted about again afterwards.",
+                  windows),
+        *windowed(family, "amount", "median_hours_to_resolve",
+                  "Median hours from a case's first contact to its resolution, cases resolved in the last {w} "
+                  "days.", windows),
+        Feature(name="open_cases", family=family, kind="count",
+                definition=f"Cases opened in the last {longest} days whose latest contact did not resolve them."),
+        Feature(name="oldest_open_case_days", family=family, kind="days",
+                definition="Days since the first contact of the oldest of those open cases."),
+    ]
+
+
+def resolution_features(cases: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:
+    """One row per customer with a case at or before the cutoff (see `features.contacts.cases_at`)."""
+    hours_to_resolve = (cases.resolved_at.epoch_seconds() - cases.opened_at.epoch_seconds()) / 3600.0
+    is_open = ~cases.resolved_now & cutoff.within(cases.opened_at, max(windows))
+    return cases.group_by("customer_id").aggregate(
+        **{f"first_contact_resolution_rate_{w}d": cases.first_contact_resolved.cast("float64")
+           .mean(where=cutoff.within(cases.opened_at, w)) for w in windows},
+        **{f"reopen_rate_{w}d": cases.reopened.cast("float64")
+           .mean(where=cases.first_resolution_contact_at.notnull()
+                 & cutoff.within(cases.first_resolution_contact_at, w)) for w in windows},
+        **{f"median_hours_to_resolve_{w}d": hours_to_resolve
+           .median(where=cases.resolved_at.notnull() & cutoff.within(cases.resolved_at, w)) for w in windows},
+        open_cases=cases.count(where=is_open),
+        oldest_open_case_days=cutoff.days_since(cases.opened_at.min(where=is_open)),
+    )

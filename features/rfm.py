@@ -1,0 +1,80 @@
+"""RFM in the `lifetimes` conventions, plus windowed purchase counts and spend.
+
+frequency = repeat purchase periods (periods with a purchase, minus the first), recency = age of the customer
+at the last purchase period, T = age at the cutoff, monetary_value = mean spend per repeat period (0 without
+repeats); all in an explicit unit, days ("D") or weeks ("W", Monday-based periods). Equal to
+`lifetimes.utils.summary_data_from_transaction_data(..., observation_period_end=as_of, freq=unit)` on the
+transactions up to `as_of`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from features.catalogue import Feature, windowed
+from features.cutoff import Cutoff
+
+TimeUnit = Literal["D", "W"]
+DAYS_PER_UNIT = {"D": 1, "W": 7}
+TRUNCATE_UNIT = {"D": "D", "W": "W"}
+
+
+def catalogue(windows: Sequence[int], unit: TimeUnit = "D") -> list[Feature]:
+    period = "days" if unit == "D" else "weeks"
+    return [
+        Feature(name="frequency", family="rfm", kind="period",
+                definition=f"Repeat purchase {period}: {period} with a purchase, minus the first (lifetimes)."),
+        Feature(name="recency", family="rfm", kind="period",
+                definition=f"Age in {period} at the last purchase period (lifetimes)."),
+        Feature(name="T", family="rfm", kind="period",
+                definition=f"Age in {period} from the first purchase period to the cutoff (lifetimes)."),
+        Feature(name="monetary_value", family="rfm", kind="amount",
+                definition="Mean spend per repeat purchase period; 0 without repeats (lifetimes)."),
+        Feature(name="days_since_last_purchase", family="rfm", kind="days",
+                definition="Days from the last purchase to the cutoff."),
+        *windowed("rfm", "count", "purchases", "Purchases in the last {w} days.", windows),
+        *windowed("rfm", "total", "spend", "Total spend in the last {w} days.", windows),
+    ]
+
+
+def _period_start(day: dt.date, unit: TimeUnit) -> dt.date:
+    return day - dt.timedelta(days=day.weekday()) if unit == "W" else day
+
+
+def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
+                 unit: TimeUnit = "D") -> ir.Table:
+    """One row per customer with a purchase at or before the cutoff."""
+    known = transactions.filter(cutoff.known(transactions.timestamp))
+    periods = known.group_by(
+        customer_id=known.customer_id, period=known.timestamp.truncate(TRUNCATE_UNIT[unit]).date()
+    ).aggregate(spend=known.amount.sum())
+    periods = periods.mutate(first_period=periods.period.min().over(group_by=periods.customer_id))
+    repeat = periods.period != periods.first_period
+    summary = periods.group_by("customer_id").aggregate(
+        n_periods=periods.count(),
+        first_period=periods.first_period.min(),
+        last_period=periods.period.max(),
+        repeat_spend=periods.spend.sum(where=repeat),
+    )
+    cutoff_period = ibis.date(_period_start(cutoff.as_of, unit))
+    per_unit = DAYS_PER_UNIT[unit]
+    rfm = summary.select(
+        "customer_id",
+        frequency=(summary.n_periods - 1).cast("float64"),
+        recency=summary.last_period.delta(summary.first_period, unit="day").cast("float64") / per_unit,
+        T=cutoff_period.delta(summary.first_period, unit="day").cast("float64") / per_unit,
+        monetary_value=ibis.ifelse(summary.n_periods > 1,
+                                   summary.repeat_spend / (summary.n_periods - 1).cast("float64"), 0.0),
+    )
+    windows_agg = known.group_by("customer_id").aggregate(
+        days_since_last_purchase=cutoff.days_since(known.timestamp.max()),
+        **{f"purchases_{w}d": known.count(where=cutoff.within(known.timestamp, w)) for w in windows},
+        **{f"spend_{w}d": known.amount.sum(where=cutoff.within(known.timestamp, w)).coalesce(0.0)
+           for w in windows},
+    )
+    return rfm.join(windows_agg, "customer_id")
