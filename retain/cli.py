@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from features.build import FeatureConfig
 from retain.contract import contract_markdown
 from retain.errors import RetainError
 from retain.ingest import DataSet, Problem, ValidationFailed, load
@@ -29,6 +32,7 @@ errors = Console(stderr=True)
 MAX_PROBLEMS_SHOWN = 50
 
 DataDir = Annotated[Path | None, typer.Argument(help="Folder with customers/transactions/interactions files.")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (default: settings data dir).")]
 Quarantine = Annotated[
     Path | None,
     typer.Option("--quarantine", help="Write bad rows with their reasons here and go on with the good ones."),
@@ -116,6 +120,71 @@ def validate(
 def contract() -> None:
     """Print the data contract (the input tables and their rules) as Markdown."""
     typer.echo(contract_markdown())
+
+
+def _feature_config(settings: Settings) -> FeatureConfig:
+    return FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
+                         repeat_contact_days=settings.repeat_contact_days)
+
+
+def _parse_day(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise RetainError(f"{option} must be a date like 2025-06-30, not {value!r}") from None
+
+
+@app.command()
+def features(
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day (YYYY-MM-DD): nothing after it is used.")],
+    data: DataOption = None,
+    out: Annotated[Path | None, typer.Option(help="Output Parquet (default DATA/features/features_<as_of>).")] = None,
+    quarantine: Quarantine = None,
+    sentiment: Annotated[bool, typer.Option(help="Score interaction text (cached next to the data).")] = True,
+) -> None:
+    """Compute per-customer features as of a cutoff day and write them as Parquet."""
+    from features.snapshot import write_snapshot
+
+    settings = Settings()
+    data_dir = data or settings.data_dir
+    cutoff = _parse_day(as_of, "--as-of")
+    dataset = load_checked(data_dir, quarantine)
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("building features", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"scoring {stage}", completed=done, total=total)
+
+        path, stats = write_snapshot(dataset, data_dir, cutoff, _feature_config(settings), out, sentiment, report)
+    console.print(f"Wrote features of {stats.customers:,} customers as of {cutoff} to {path} "
+                  f"in {time.perf_counter() - started:.1f} s (texts scored: {stats.texts_scored:,}, "
+                  f"from cache: {stats.texts_from_cache:,}).")
+
+
+@app.command()
+def catalogue(
+    sentiment: Annotated[bool, typer.Option(help="Include the sentiment family.")] = True,
+) -> None:
+    """Print the feature catalogue (every feature with its one-line definition) as Markdown."""
+    from features.build import catalogue as feature_catalogue
+    from features.catalogue import markdown
+
+    typer.echo(markdown(feature_catalogue(_feature_config(Settings()), sentiment)))
+
+
+@app.command("import-cdnow")
+def import_cdnow(
+    out: Annotated[Path, typer.Option(help="Folder to write the CDNOW tables into.")] = Path("data/cdnow"),
+) -> None:
+    """Convert the CDNOW log shipped with lifetimes into retain's contract (empty interactions)."""
+    from retain.cdnow import cdnow_tables
+
+    sample = cdnow_tables()
+    for path in write_sample(sample, out):
+        console.print(f"  {path}")
+    console.print(f"CDNOW: {len(sample.customers):,} customers, {len(sample.transactions):,} transactions.")
 
 
 def main() -> None:

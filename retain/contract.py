@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 ColumnKind = Literal["string", "date", "datetime", "float", "int", "bool"]
 
 CHANNELS = ("phone", "email", "chat", "social", "self_service")
+
+PANDAS_DTYPES: dict[str, str] = {
+    "string": "string", "date": "datetime64[us]", "datetime": "datetime64[us]", "float": "float64",
+    "int": "Int64", "bool": "boolean",
+}
 
 
 class ColumnSpec(BaseModel):
@@ -114,6 +120,11 @@ INTERACTIONS = TableSpec(
 )
 
 TABLES: tuple[TableSpec, ...] = (CUSTOMERS, TRANSACTIONS, INTERACTIONS)
+
+
+def empty_table(spec: TableSpec) -> pd.DataFrame:
+    """A table with every contract column and no rows."""
+    return pd.DataFrame({c.name: pd.Series(dtype=PANDAS_DTYPES[c.kind]) for c in spec.columns})
 
 
 def contract_markdown() -> str:

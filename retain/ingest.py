@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pydantic import BaseModel
 
-from retain.contract import TABLES, ColumnSpec, TableSpec
+from retain.contract import PANDAS_DTYPES, TABLES, ColumnSpec, TableSpec
 from retain.errors import RetainError
 from retain.storage import find_table, read_raw, write_table
 
@@ -95,10 +95,11 @@ def _parse_column(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Serie
         if pd.api.types.is_bool_dtype(raw):
             raw = raw.astype("object")
         numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))  # "inf" is no amount or count (and cannot be Int64)
         bad = present & numbers.isna()
         if spec.kind == "float":
             return numbers, bad, "not a number"
-        fractional = numbers.notna() & (np.floor(numbers) != numbers)
+        fractional = numbers.notna() & ((np.floor(numbers) != numbers) | (numbers.abs() >= 2.0**63))
         return numbers.where(~fractional).astype("Int64"), bad | fractional, "not a whole number"
     if spec.kind == "bool":
         if pd.api.types.is_bool_dtype(raw):
@@ -209,11 +210,9 @@ def check_table(spec: TableSpec, path: Path, known_customers: pd.Series | None =
 
 def _with_optional_columns(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     """Add absent optional columns as empty ones, so downstream code can rely on every contract column."""
-    dtypes = {"string": "string", "date": "datetime64[us]", "datetime": "datetime64[us]", "float": "float64",
-              "int": "Int64", "bool": "boolean"}
     for column in spec.columns:
         if column.name not in frame.columns:
-            frame[column.name] = pd.Series(pd.NA, index=frame.index, dtype=dtypes[column.kind])
+            frame[column.name] = pd.Series(pd.NA, index=frame.index, dtype=PANDAS_DTYPES[column.kind])
     return frame[list(spec.column_names)]
 
 

@@ -14,14 +14,17 @@ TRUTH_FILE = "truth.parquet"
 
 
 def write_sample(sample: SampleData, out: Path, table_format: Literal["parquet", "csv"] = "parquet") -> list[Path]:
-    """Write the three input tables (Parquet or CSV) and `truth.parquet`; returns the files written."""
+    """Write the three input tables (Parquet or CSV) and any `truth.parquet`; returns the files written."""
     out = Path(out)
     written = [
         write_table(frame, out / f"{name}.{table_format}")
         for name, frame in (("customers", sample.customers), ("transactions", sample.transactions),
                             ("interactions", sample.interactions))
     ]
-    written.append(write_table(sample.truth, out / TRUTH_FILE))
+    if sample.truth is not None:
+        written.append(write_table(sample.truth, out / TRUTH_FILE))
+    else:
+        (out / TRUTH_FILE).unlink(missing_ok=True)
     for name in ("customers", "transactions", "interactions"):
         other = out / f"{name}.{'csv' if table_format == 'parquet' else 'parquet'}"
         other.unlink(missing_ok=True)

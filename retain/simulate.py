@@ -68,12 +68,12 @@ def dropout_probability(p: np.ndarray, pressure: np.ndarray, params: SimulationP
 
 @dataclass
 class SampleData:
-    """The generated tables (contract shaped) and the ground truth."""
+    """The generated tables (contract shaped) and the ground truth (None for real data)."""
 
     customers: pd.DataFrame
     transactions: pd.DataFrame
     interactions: pd.DataFrame
-    truth: pd.DataFrame
+    truth: pd.DataFrame | None
 
 
 @dataclass

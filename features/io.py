@@ -1,0 +1,52 @@
+"""The only disk and engine access of the feature pipeline: connecting ibis, loading validated tables,
+writing the feature table atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from retain.ingest import DataSet
+from retain.storage import atomic_write
+
+CACHE_DIR = ".retain-cache"
+
+
+def connect(threads: int | None = None) -> BaseBackend:
+    """The embedded default engine: an in-memory DuckDB."""
+    con = ibis.duckdb.connect()
+    if threads:
+        con.raw_sql(f"SET threads TO {int(threads)}")
+    return con
+
+
+def register(con: BaseBackend, data: DataSet) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """The validated tables as engine tables (customers, transactions, interactions)."""
+    return tuple(  # type: ignore[return-value]
+        con.create_table(name, frame, overwrite=True)
+        for name, frame in (("customers", data.customers), ("transactions", data.transactions),
+                            ("interactions", data.interactions))
+    )
+
+
+def register_frame(con: BaseBackend, name: str, frame: pd.DataFrame) -> ir.Table:
+    return con.create_table(name, frame, overwrite=True)
+
+
+def default_output(data_dir: Path, as_of: dt.date) -> Path:
+    return Path(data_dir) / "features" / f"features_{as_of.isoformat()}.parquet"
+
+
+def sentiment_cache_path(data_dir: Path) -> Path:
+    """The sentiment cache lives next to the data it scores."""
+    return Path(data_dir) / CACHE_DIR / "sentiment.parquet"
+
+
+def write_features(con: BaseBackend, table: ir.Table, path: Path) -> Path:
+    """Execute the feature expression straight into Parquet (no trip through pandas), atomically."""
+    return atomic_write(Path(path), lambda tmp: con.to_parquet(table, tmp))
