@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -193,4 +195,9 @@ def main() -> None:
         app()
     except RetainError as error:
         errors.print(f"[red]error:[/red] {error}")
+        raise SystemExit(2) from None
+    except ValidationError as error:  # a bad RETAIN_* variable or .env entry is a user mistake too
+        if error.title != Settings.__name__:
+            raise
+        errors.print(f"[red]error:[/red] invalid setting: {escape(str(error))}")
         raise SystemExit(2) from None

@@ -234,7 +234,10 @@ def load(data_dir: Path, quarantine_dir: Path | None = None) -> DataSet:
     checks: dict[str, TableCheck] = {}
     customers_spec, *event_specs = TABLES
     checks[customers_spec.name] = check_table(customers_spec, paths[customers_spec.name])
-    known = checks[customers_spec.name].good.get("customer_id", pd.Series(dtype="string")).dropna()
+    customers_check = checks[customers_spec.name]
+    known: pd.Series | None = customers_check.good.get("customer_id", pd.Series(dtype="string")).dropna()
+    if any(p.row is None for p in customers_check.problems):
+        known = None  # customers is unusable (missing column): no false "unknown customer" for every event
     for spec in event_specs:
         checks[spec.name] = check_table(spec, paths[spec.name], known_customers=known)
     dataset = DataSet(

@@ -22,12 +22,9 @@ def simulation_params(truth: pd.DataFrame) -> SimulationParams:
     return SimulationParams.model_validate_json(stored) if stored else SimulationParams()
 
 
-def _case_pressure(interactions: pd.DataFrame, last_purchase: pd.Series, as_of: pd.Timestamp,
-                   params: SimulationParams) -> pd.Series:
-    """Decayed service pressure S at each customer's last purchase, from cases opened before it."""
-    seen = interactions[interactions["opened_at"] <= as_of].sort_values("opened_at", kind="stable")
-    if seen.empty:
-        return pd.Series(0.0, index=last_purchase.index)
+def _observed_cases(interactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them."""
+    seen = interactions[interactions["opened_at"] < as_of].sort_values("opened_at", kind="stable")
     switched = seen["channel"].ne(seen.groupby("case_id")["channel"].shift()) & seen["case_id"].duplicated()
     cases = seen.assign(switched=switched).groupby("case_id").agg(
         customer_id=("customer_id", "first"), opened=("opened_at", "min"), contacts=("interaction_id", "size"),
@@ -35,29 +32,45 @@ def _case_pressure(interactions: pd.DataFrame, last_purchase: pd.Series, as_of: 
     )
     cases["badness"] = case_badness(cases["contacts"].to_numpy(), cases["resolved"].to_numpy(float),
                                     cases["transfers"].to_numpy(float), cases["switches"].to_numpy(float))
-    cases = cases.join(last_purchase.rename("last_purchase"), on="customer_id", how="inner")
-    cases = cases[cases["opened"] < cases["last_purchase"]]
-    age_days = (cases["last_purchase"] - cases["opened"]) / DAY
+    return cases
+
+
+def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
+                   params: SimulationParams) -> tuple[pd.Series, pd.Series]:
+    """(decayed pressure S, badness of the purchase's own case or NaN) at each customer's last decision.
+
+    The decision after the last purchase waits for the case that purchase opened, if one is seen by the
+    cutoff; S sums the cases opened by then.
+    """
+    cases = cases.reset_index(drop=True).merge(
+        last_purchase.rename("last_purchase").rename_axis("customer_id").reset_index(), on="customer_id")
+    own = (cases[cases["opened"] > cases["last_purchase"]].sort_values("opened")
+           .drop_duplicates("customer_id").set_index("customer_id"))
+    decided_at = own["opened"].reindex(last_purchase.index).fillna(last_purchase)
+    cases = cases.merge(decided_at.rename("decided_at").rename_axis("customer_id").reset_index(), on="customer_id")
+    cases = cases[cases["opened"] <= cases["decided_at"]]
+    age_days = (cases["decided_at"] - cases["opened"]) / DAY
     cases["pressure"] = (cases["badness"] - params.neutral_badness) * np.exp(-age_days / params.hazard_memory_days)
-    return cases.groupby("customer_id")["pressure"].sum().reindex(last_purchase.index, fill_value=0.0)
+    pressure = cases.groupby("customer_id")["pressure"].sum().reindex(last_purchase.index, fill_value=0.0)
+    return pressure, own["badness"].reindex(last_purchase.index)
 
 
 def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.DataFrame,
                                       interactions: pd.DataFrame, as_of: pd.Timestamp,
                                       horizon_days: int) -> pd.Series:
-    """P(no purchase in (as_of, as_of + horizon]) per customer who had bought by `as_of`."""
+    """P(no purchase in the horizon after the day `as_of`) per customer who had bought by then."""
     params = simulation_params(truth)
-    as_of = pd.Timestamp(as_of)
-    seen = transactions[transactions["timestamp"] <= as_of]
+    end = pd.Timestamp(as_of) + DAY
+    seen = transactions[transactions["timestamp"] < end]
     history = seen.groupby("customer_id")["timestamp"].agg(["size", "max"])
-    pressure = _case_pressure(interactions, history["max"], as_of, params)
+    pressure, own_case = _last_decision(_observed_cases(interactions, end), history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
-    p_last = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(), params)
-    idle_days = ((as_of - history["max"]) / DAY).to_numpy()
+    left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),
+                               history["size"].to_numpy() > 1, own_case.to_numpy(), params)
+    idle_days = ((end - history["max"]) / DAY).to_numpy()
     with np.errstate(over="ignore", divide="ignore"):
-        odds_dead = np.where(history["size"].to_numpy() > 1,
-                             p_last / (1 - p_last) * np.exp(rate * idle_days), 0.0)
+        odds_dead = left / (1 - left) * np.exp(rate * idle_days)
     p_alive = 1.0 / (1.0 + odds_dead)
     return pd.Series(1.0 - p_alive * (1.0 - np.exp(-rate * horizon_days)), index=history.index,
                      name="best_achievable")
@@ -66,17 +79,17 @@ def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.Data
 def clairvoyant_churn_probability(truth: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.Series:
     """P(no purchase in the horizon) for someone who also knows whether the customer has dropped out."""
     true = truth.set_index("customer_id")
-    dead = true["dropout_at"].notna() & (true["dropout_at"] <= pd.Timestamp(as_of))
+    dead = true["dropout_at"].notna() & (true["dropout_at"] < pd.Timestamp(as_of) + DAY)
     alive_score = np.exp(-true["purchase_rate"] * horizon_days)
     return alive_score.where(~dead, 1.0).rename("clairvoyant")
 
 
 def churn_labels(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: pd.Timestamp,
                  horizon_days: int) -> pd.Series:
-    """1 if a customer makes no purchase in (as_of, as_of + horizon] or cancels in it, else 0."""
-    as_of = pd.Timestamp(as_of)
-    end = as_of + pd.Timedelta(days=horizon_days)
-    window = transactions[(transactions["timestamp"] > as_of) & (transactions["timestamp"] <= end)]
+    """1 if a customer makes no purchase in the `horizon_days` after the day `as_of`, or cancels in them."""
+    start = pd.Timestamp(as_of) + DAY
+    end = start + pd.Timedelta(days=horizon_days)
+    window = transactions[(transactions["timestamp"] >= start) & (transactions["timestamp"] < end)]
     bought = customers["customer_id"].isin(window["customer_id"])
-    cancelled = customers["churned_at"].notna() & (customers["churned_at"] > as_of) & (customers["churned_at"] <= end)
+    cancelled = customers["churned_at"].notna() & (customers["churned_at"] >= start) & (customers["churned_at"] < end)
     return pd.Series((~bought | cancelled).astype(int).to_numpy(), index=customers["customer_id"], name="churned")

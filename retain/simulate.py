@@ -3,7 +3,9 @@
 Each customer buys at rate lambda ~ Gamma(r, alpha) per day and, after each repeat purchase, drops out with
 probability min(cap, p * M) where p ~ Beta(a, b) and M = exp(beta * S) is the service-driven hazard multiplier:
 S is the sum of recent cases' badness minus a neutral level, decaying with `hazard_memory_days`, so a bad
-experience raises the dropout chance for a while and a good one lowers it. Spend per purchase follows
+experience raises the dropout chance for a while and a good one lowers it. A purchase may open a service case
+(before the next purchase); the customer decides whether to stay once that case has opened, so a bad case
+right after an order weighs on that decision. Spend per purchase follows
 Gamma-Gamma. Each purchase may open a service case whose contacts, transfers, channel switches, resolution,
 surveys and text all follow from the case's difficulty. Everything is vectorised over customers (rounds over
 the purchase index), deterministic for a seed, and never touches the clock or global random state.
@@ -41,11 +43,12 @@ class SimulationParams(BaseModel):
     start: str = "2024-01-01"
     days: int = 730
     signup_days: int = 365
-    case_probability: float = 0.3
-    hazard_beta: float = 2.0
+    case_probability: float = 0.6
+    hazard_beta: float = 3.0
     hazard_memory_days: float = 60.0
     neutral_badness: float = 0.2
     dropout_cap: float = 0.95
+    case_kill_rate: float = 3.0
     cancellation_share: float = 0.3
     open_case_days: float = 30.0
 
@@ -61,9 +64,18 @@ def case_badness(contacts: np.ndarray, resolved: np.ndarray, transfers: np.ndarr
     return np.clip(raw, 0.0, 1.0)
 
 
-def dropout_probability(p: np.ndarray, pressure: np.ndarray, params: SimulationParams) -> np.ndarray:
-    """Dropout chance after a repeat purchase, given the decayed service pressure S at that moment."""
-    return np.minimum(params.dropout_cap, p * np.exp(params.hazard_beta * pressure))
+def dropout_probability(p: np.ndarray, pressure: np.ndarray, repeat: np.ndarray, case_badness_now: np.ndarray,
+                        params: SimulationParams) -> np.ndarray:
+    """Chance to leave after a purchase, decided once the purchase's service case (if any) has opened.
+
+    Two ways out: the BG/NBD dropout after a repeat purchase, p * M with M = exp(beta * S) raised by recent
+    bad cases (S is the decayed pressure then), and walking away over this purchase's own case, which grows
+    with how bad it is (`case_badness_now`, NaN without a case).
+    """
+    purchase = np.where(repeat, np.minimum(params.dropout_cap, p * np.exp(params.hazard_beta * pressure)), 0.0)
+    excess = np.nan_to_num(case_badness_now, nan=0.0) - params.neutral_badness
+    walk_away = np.minimum(params.dropout_cap, params.case_kill_rate * np.maximum(excess, 0.0))
+    return 1.0 - (1.0 - purchase) * (1.0 - walk_away)
 
 
 @dataclass
@@ -128,7 +140,7 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
     active = np.arange(n)
     now = draws["signup"].to_numpy().copy()
     events = _Events([active.copy()], [now.copy()], [], [], [], [])
-    dead_now = np.zeros(n, dtype=bool)
+    repeat = np.zeros(n, dtype=bool)
     while active.size:
         t = now[active]
         gap = rng.exponential(1.0 / lam[active])
@@ -145,19 +157,23 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
         events.case_difficulty.append(difficulty)
         events.case_outcomes.append(outcome)
 
-        alive = ~dead_now[active]
-        next_time = t + gap
-        keep = alive & (next_time <= params.days)
-        active, next_time = active[keep], next_time[keep]
-        now[active] = next_time
-        events.purchase_customer.append(active.copy())
-        events.purchase_time.append(next_time)
-        pressure_now = pressure[active] * np.exp(-(next_time - pressure_time[active]) / params.hazard_memory_days)
-        chance = dropout_probability(p[active], pressure_now, params)
+        decided_at = t.copy()
+        decided_at[has_case] = opened
+        badness_now = np.full(active.size, np.nan)
+        badness_now[has_case] = outcome["badness"]
+        pressure_now = pressure[active] * np.exp(-(decided_at - pressure_time[active]) / params.hazard_memory_days)
+        chance = dropout_probability(p[active], pressure_now, repeat[active], badness_now, params)
         multiplier[active] = chance / np.maximum(p[active], 1e-12)
         died = rng.random(active.size) < chance
-        dead_now[active[died]] = True
-        dropout_at[active[died]] = next_time[died]
+        dropout_at[active[died]] = decided_at[died]
+
+        next_time = t + gap
+        keep = ~died & (next_time <= params.days)
+        active, next_time = active[keep], next_time[keep]
+        now[active] = next_time
+        repeat[active] = True
+        events.purchase_customer.append(active.copy())
+        events.purchase_time.append(next_time)
     return events, dropout_at, multiplier
 
 
