@@ -16,7 +16,8 @@ def contacts_at(interactions: ir.Table, cutoff: Cutoff, repeat_contact_days: int
     """Contacts opened by the cutoff, with their place in their case and what was known of them then."""
     seen = interactions.filter(cutoff.known(interactions.opened_at))
     closed = seen.closed_at.notnull() & cutoff.known(seen.closed_at.fill_null(seen.opened_at))
-    in_case = ibis.window(group_by=seen.case_id, order_by=[seen.opened_at, seen.interaction_id])
+    case = [seen.customer_id, seen.case_id]  # a case is a customer's: ids need not be unique across them
+    in_case = ibis.window(group_by=case, order_by=[seen.opened_at, seen.interaction_id])
     previous_opened = seen.opened_at.lag().over(in_case)
     previous_channel = seen.channel.lag().over(in_case)
     enriched = seen.mutate(
@@ -26,8 +27,8 @@ def contacts_at(interactions: ir.Table, cutoff: Cutoff, repeat_contact_days: int
         csat_known=ibis.ifelse(closed, seen.csat, ibis.null("int64")),
         nps_known=ibis.ifelse(closed, seen.nps, ibis.null("int64")),
         contact_number=ibis.row_number().over(in_case) + 1,
-        case_contacts=seen.interaction_id.count().over(group_by=seen.case_id),
-        case_opened_at=seen.opened_at.min().over(group_by=seen.case_id),
+        case_contacts=seen.interaction_id.count().over(group_by=case),
+        case_opened_at=seen.opened_at.min().over(group_by=case),
         is_repeat=previous_opened.notnull()
         & (seen.opened_at.epoch_seconds() - previous_opened.epoch_seconds() <= repeat_contact_days * 86_400),
         is_channel_switch=previous_channel.notnull() & (previous_channel != seen.channel),

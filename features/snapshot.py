@@ -1,6 +1,8 @@
-"""One feature snapshot end to end: validated tables in, sentiment scored (cached), features written.
+"""Feature snapshots end to end: validated tables in, sentiment scored (cached), features out.
 
-This is the I/O shell around the pure transforms in `features.build`; the CLI and batch scoring call it.
+This is the I/O shell around the pure transforms in `features.build`. Sources are prepared once (tables
+registered with the engine, texts scored) and then give a feature table at any cutoff, which is how training
+sets (several past cutoffs) and batch scoring (today) come from the same point-in-time lookup.
 """
 
 from __future__ import annotations
@@ -21,42 +23,45 @@ Progress = Callable[[str, int, int], None]
 
 
 @dataclass
-class SnapshotStats:
-    """What a feature run did, for the progress display and logs."""
+class FeatureSources:
+    """The engine tables every cutoff's features are computed from."""
 
-    customers: int
-    texts_scored: int
-    texts_from_cache: int
+    con: BaseBackend
+    customers: ir.Table
+    transactions: ir.Table
+    interactions: ir.Table
+    scored_interactions: ir.Table | None
+    texts_scored: int = 0
+    texts_from_cache: int = 0
+
+    def features_at(self, as_of: dt.date, config: FeatureConfig) -> ir.Table:
+        return build_features(self.customers, self.transactions, self.interactions, as_of, config,
+                              self.scored_interactions)
 
 
-def feature_table(con: BaseBackend, data: DataSet, as_of: dt.date, config: FeatureConfig,
-                  sentiment_cache: Path | None, with_sentiment: bool = True,
-                  progress: Progress | None = None) -> tuple[ir.Table, SnapshotStats]:
-    """The feature expression at `as_of` over `data`, with sentiment scored through the cache."""
+def prepare_sources(con: BaseBackend, data: DataSet, sentiment_cache: Path | None, with_sentiment: bool = True,
+                    progress: Progress | None = None) -> FeatureSources:
+    """Register the tables and score every interaction's text once (through the cache)."""
     customers, transactions, interactions = io.register(con, data)
-    scored, stats = None, SnapshotStats(0, 0, 0)
-    if with_sentiment:
-        from features.sentiment import score_interactions
+    if not with_sentiment:
+        return FeatureSources(con, customers, transactions, interactions, None)
+    from features.sentiment_cache import score_interactions
 
-        known = data.interactions[data.interactions["opened_at"] < dt.datetime.combine(
-            as_of + dt.timedelta(days=1), dt.time())]
-        scores, sentiment_stats = score_interactions(
-            known[["interaction_id", "customer_id", "opened_at", "text"]], sentiment_cache,
-            progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
-        )
-        merged = known[["interaction_id", "customer_id", "opened_at"]].merge(scores, on="interaction_id")
-        scored = io.register_frame(con, "scored_interactions", merged)
-        stats = SnapshotStats(0, sentiment_stats.scored_now, sentiment_stats.from_cache)
-    table = build_features(customers, transactions, interactions, as_of, config, scored)
-    return table, stats
+    contacts = data.interactions[["interaction_id", "customer_id", "opened_at", "text"]]
+    scores, stats = score_interactions(
+        contacts, sentiment_cache,
+        progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
+    )
+    scored = contacts.drop(columns="text").assign(sentiment=scores["sentiment"].to_numpy())
+    return FeatureSources(con, customers, transactions, interactions,
+                          io.register_frame(con, "scored_interactions", scored), stats.scored_now,
+                          stats.from_cache)
 
 
 def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: FeatureConfig, out: Path | None,
-                   with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, SnapshotStats]:
-    """Compute the features at `as_of` and write them atomically as Parquet."""
+                   with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, FeatureSources, int]:
+    """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
     con = io.connect()
-    table, stats = feature_table(con, data, as_of, config, io.sentiment_cache_path(data_dir), with_sentiment,
-                                 progress)
-    path = io.write_features(con, table, out or io.default_output(data_dir, as_of))
-    stats.customers = int(con.read_parquet(path).count().execute())
-    return path, stats
+    sources = prepare_sources(con, data, io.sentiment_cache_path(data_dir), with_sentiment, progress)
+    path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
+    return path, sources, int(con.read_parquet(path).count().execute())

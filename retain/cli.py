@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from features.build import FeatureConfig
+if TYPE_CHECKING:
+    from training.pipeline import TrainReport
 from retain.contract import contract_markdown
 from retain.errors import RetainError
 from retain.ingest import DataSet, Problem, ValidationFailed, load
@@ -159,10 +161,11 @@ def features(
         def report(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"scoring {stage}", completed=done, total=total)
 
-        path, stats = write_snapshot(dataset, data_dir, cutoff, _feature_config(settings), out, sentiment, report)
-    console.print(f"Wrote features of {stats.customers:,} customers as of {cutoff} to {path} "
-                  f"in {time.perf_counter() - started:.1f} s (texts scored: {stats.texts_scored:,}, "
-                  f"from cache: {stats.texts_from_cache:,}).")
+        path, sources, rows = write_snapshot(dataset, data_dir, cutoff, _feature_config(settings), out, sentiment,
+                                             report)
+    console.print(f"Wrote features of {rows:,} customers as of {cutoff} to {path} "
+                  f"in {time.perf_counter() - started:.1f} s (texts scored: {sources.texts_scored:,}, "
+                  f"from cache: {sources.texts_from_cache:,}).")
 
 
 @app.command()
@@ -187,6 +190,61 @@ def import_cdnow(
     for path in write_sample(sample, out):
         console.print(f"  {path}")
     console.print(f"CDNOW: {len(sample.customers):,} customers, {len(sample.transactions):,} transactions.")
+
+
+@app.command()
+def train(
+    as_of: Annotated[str, typer.Option("--as-of", help="Last day of data to learn from (YYYY-MM-DD).")],
+    data: DataOption = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: settings).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Promote to champion even if not better.")] = False,
+    quarantine: Quarantine = None,
+) -> None:
+    """Train the churn and CLV models, track them in MLflow, promote them only if they beat the champion."""
+    from training.pipeline import train as train_models
+
+    settings = Settings()
+    if experiment:
+        settings = settings.model_copy(update={"experiment": experiment})
+    data_dir = data or settings.data_dir
+    cutoff = _parse_day(as_of, "--as-of")
+    dataset = load_checked(data_dir, quarantine)
+    started = time.perf_counter()
+
+    def stage(message: str) -> None:
+        console.log(f"[{time.perf_counter() - started:6.1f} s] {message}")
+        status.update(f"training: {message}")
+
+    with console.status("training...") as status:
+        report = train_models(settings, dataset, data_dir, cutoff, read_truth(data_dir), force, stage)
+    _print_training(report)
+
+
+def _print_training(report: TrainReport) -> None:
+    metrics = report.metrics
+    table = Table(title=f"Churn model on the test cutoff {report.plan.test} (out of time)")
+    table.add_column("model")
+    table.add_column("ROC-AUC", justify="right")
+    rows = [("churn model (XGBoost, calibrated)", "churn_test_roc_auc"),
+            ("without service features (ablation)", "baseline_no_service_ablation_roc_auc"),
+            ("logistic regression on RFM", "baseline_logistic_rfm_roc_auc"),
+            ("1 - P(alive) from BG/NBD", "baseline_one_minus_p_alive_roc_auc"),
+            ("best achievable (true parameters)", "reference_best_achievable_roc_auc"),
+            ("clairvoyant (knows dropout time)", "reference_clairvoyant_roc_auc")]
+    for label, key in rows:
+        if key in metrics:
+            table.add_row(label, f"{metrics[key]:.4f}")
+    console.print(table)
+    console.print("PR-AUC {churn_test_pr_auc:.4f}  log loss {churn_test_log_loss:.4f}  Brier {churn_test_brier:.4f}  "
+                  "ECE {churn_test_expected_calibration_error:.4f}  top-decile lift {churn_test_lift_top_decile:.2f}  "
+                  "churn rate {churn_rate_test:.1%}".format(**metrics))
+    console.print("CLV holdout: purchases MAE {clv_purchases_mae:.4f}, RMSE {clv_purchases_rmse:.4f}, "
+                  "aggregate error {clv_purchases_aggregate_error:+.2%}; spend aggregate error "
+                  "{clv_spend_aggregate_error:+.2%}".format(**metrics))
+    for name, decision in report.decisions.items():
+        verdict = "[green]promoted to champion[/green]" if decision.promote else "[yellow]not promoted[/yellow]"
+        console.print(f"{name} v{report.versions.get(name, '?')}: {verdict} ({decision.reason})")
+    console.print(f"MLflow run {report.run_id}; {report.seconds:.1f} s")
 
 
 def main() -> None:

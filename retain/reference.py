@@ -82,14 +82,3 @@ def clairvoyant_churn_probability(truth: pd.DataFrame, as_of: pd.Timestamp, hori
     dead = true["dropout_at"].notna() & (true["dropout_at"] < pd.Timestamp(as_of) + DAY)
     alive_score = np.exp(-true["purchase_rate"] * horizon_days)
     return alive_score.where(~dead, 1.0).rename("clairvoyant")
-
-
-def churn_labels(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: pd.Timestamp,
-                 horizon_days: int) -> pd.Series:
-    """1 if a customer makes no purchase in the `horizon_days` after the day `as_of`, or cancels in them."""
-    start = pd.Timestamp(as_of) + DAY
-    end = start + pd.Timedelta(days=horizon_days)
-    window = transactions[(transactions["timestamp"] >= start) & (transactions["timestamp"] < end)]
-    bought = customers["customer_id"].isin(window["customer_id"])
-    cancelled = customers["churned_at"].notna() & (customers["churned_at"] >= start) & (customers["churned_at"] < end)
-    return pd.Series((~bought | cancelled).astype(int).to_numpy(), index=customers["customer_id"], name="churned")

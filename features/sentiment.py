@@ -1,0 +1,234 @@
+"""Sentiment of service-interaction text: a VADER compound score per interaction, and point-in-time
+per-customer sentiment features over those scores as an ibis expression.
+
+Everything here is pure computation: no files, no clock. The cache that lets a re-run score only new
+interactions lives in `features.sentiment_cache`, the one module of this family that does I/O.
+
+VADER (vaderSentiment) ships its lexicon and runs offline. Its compound score lies in [-1, 1]; the
+convention of its authors is compound >= 0.05 positive, <= -0.05 negative, in between neutral. A missing or
+blank text has no sentiment at all, so it scores NaN rather than a neutral 0: "said nothing" is not "said
+something neutral".
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from features.catalogue import Feature, windowed
+from features.cutoff import Cutoff
+
+__all__ = [
+    "NEGATIVE_AT",
+    "POSITIVE_AT",
+    "TextScores",
+    "catalogue",
+    "score_texts",
+    "sentiment_features",
+]
+
+NEGATIVE_AT = -0.05
+"""Compound score at or below which a text counts as negative (VADER's own threshold)."""
+POSITIVE_AT = 0.05
+"""Compound score at or above which a text counts as positive (VADER's own threshold)."""
+MIN_PARALLEL = 20_000
+"""Below this many distinct texts a process pool costs more to start (~1 s: workers import pandas and
+ibis) than it saves (VADER does ~40 us per short text)."""
+TREND_RECENT_DAYS = 30
+TREND_BASE_DAYS = 90
+FAMILY = "sentiment"
+
+Progress = Callable[[int, int], None]
+
+_analyzer: SentimentIntensityAnalyzer | None = None
+
+
+class TextScores(NamedTuple):
+    """Compound score per input text (NaN for missing/blank) and how many distinct texts VADER scored."""
+
+    scores: np.ndarray
+    distinct: int
+
+
+def _compound(texts: Sequence[object]) -> list[float]:
+    """VADER compound score of each text; NaN for anything that is not a non-blank string.
+
+    The analyzer is built once per process (lexicon load ~10 ms), so a worker reuses it for every chunk.
+    """
+    global _analyzer
+    if _analyzer is None:
+        _analyzer = SentimentIntensityAnalyzer()
+    polarity = _analyzer.polarity_scores
+    return [polarity(t)["compound"] if isinstance(t, str) and t and not t.isspace() else math.nan
+            for t in texts]
+
+
+def _chunk_bounds(n: int, workers: int) -> list[tuple[int, int]]:
+    """Chunks small enough for steady progress and load balance, big enough that pickling is noise."""
+    size = min(50_000, max(2_000, math.ceil(n / (max(workers, 1) * 8))))
+    return [(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def _score_distinct(texts: list[object], workers: int, progress: Progress | None,
+                    min_parallel: int) -> np.ndarray:
+    """Score every text, in a pool of `workers` processes when there are enough texts to pay for it."""
+    n = len(texts)
+    scores = np.empty(n, dtype="float64")
+    bounds = _chunk_bounds(n, workers)
+    chunks = (texts[start:stop] for start, stop in bounds)
+    if progress is not None:
+        progress(0, n)
+    if workers <= 1 or n < min_parallel:
+        _collect(map(_compound, chunks), bounds, scores, progress)
+        return scores
+    # spawn, not fork: the parent may hold DuckDB/Arrow threads, and forking a threaded process can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        _collect(pool.map(_compound, chunks), bounds, scores, progress)
+    return scores
+
+
+def _collect(results: Iterable[list[float]], bounds: list[tuple[int, int]], scores: np.ndarray,
+             progress: Progress | None) -> None:
+    """Place each chunk's scores (results arrive in chunk order) and report progress."""
+    total = len(scores)
+    for (start, stop), chunk in zip(bounds, results, strict=True):
+        scores[start:stop] = chunk
+        if progress is not None:
+            progress(stop, total)
+
+
+def score_texts(texts: pd.Series, workers: int = 2, progress: Progress | None = None,
+                min_parallel: int = MIN_PARALLEL) -> TextScores:
+    """VADER compound score of each text, NaN where the text is missing or blank.
+
+    Identical texts are scored once (templated replies and copy-pasted complaints repeat), so the work is
+    the number of distinct texts. With `workers` > 1 and at least `min_parallel` distinct texts they are
+    scored in chunks by a process pool; `progress(done, total)` counts distinct texts.
+    """
+    codes, uniques = pd.factorize(pd.Series(texts, copy=False), use_na_sentinel=True)
+    distinct = _score_distinct(list(uniques), workers, progress, min_parallel)
+    # code -1 (missing) picks the NaN appended at the end
+    return TextScores(np.append(distinct, np.nan)[codes], len(distinct))
+
+
+def catalogue(windows: Sequence[int]) -> list[Feature]:
+    """The sentiment features `sentiment_features(..., windows)` returns, in its column order."""
+    return [
+        *windowed(FAMILY, "score", "sentiment_mean",
+                  "Mean VADER compound score (-1..1) of the customer's texts opened in the last {w} days.",
+                  windows),
+        *windowed(FAMILY, "score", "sentiment_min",
+                  "Most negative VADER compound score among the customer's texts of the last {w} days.",
+                  windows),
+        *windowed(FAMILY, "rate", "negative_share",
+                  "Share of the customer's scored texts of the last {w} days that are negative "
+                  f"(compound <= {NEGATIVE_AT}).",
+                  windows),
+        Feature(name="sentiment_last", family=FAMILY, kind="score",
+                definition="VADER compound score of the customer's most recent text (ties: highest "
+                           "interaction_id)."),
+        Feature(name="sentiment_trend", family=FAMILY, kind="score",
+                definition=f"Mean score of the last {TREND_RECENT_DAYS} days minus mean of the "
+                           f"{TREND_BASE_DAYS} days before; negative means the customer's tone is souring."),
+    ]
+
+
+@dataclass(frozen=True)
+class _Instant:
+    """A cutoff at an exact moment: what happened at or before `at` is known; a window of w days covers
+    (at - w days, at]. Same methods as `features.cutoff.Cutoff`, so the aggregates work with either."""
+
+    at: datetime
+
+    def known(self, stamp: ir.TimestampValue) -> ir.BooleanValue:
+        return stamp <= ibis.timestamp(self.at)
+
+    def between(self, stamp: ir.TimestampValue, newest_days: int, oldest_days: int) -> ir.BooleanValue:
+        return ((stamp > ibis.timestamp(self.at - timedelta(days=oldest_days)))
+                & (stamp <= ibis.timestamp(self.at - timedelta(days=newest_days))))
+
+
+def _bounds(as_of: datetime | date | Cutoff) -> Cutoff | _Instant:
+    """A datetime is an exact moment (naive UTC, like ingested timestamps); a date or a `Cutoff` means the
+    whole day, as in the other families, so the feature table has one notion of "known"."""
+    if isinstance(as_of, Cutoff):
+        return as_of
+    if not isinstance(as_of, datetime):
+        return Cutoff(as_of)
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return _Instant(stamp.to_pydatetime())
+
+
+def _aggregates(past: ir.Table, bounds: Cutoff | _Instant, windows: Sequence[int]) -> dict[str, ir.Value]:
+    """Windowed means, minima and negative shares, and the trend, as aggregates over `past`."""
+    score = past.sentiment
+    negative = ibis.ifelse(score <= NEGATIVE_AT, 1.0, 0.0)  # a null score lands in "else": masked below
+    scored = score.notnull()
+    columns: dict[str, ir.Value] = {}
+    for w in windows:
+        inside = bounds.between(past.opened_at, 0, w)
+        columns[f"sentiment_mean_{w}d"] = score.mean(where=inside)
+        columns[f"sentiment_min_{w}d"] = score.min(where=inside)
+        columns[f"negative_share_{w}d"] = negative.mean(where=inside & scored)
+    recent = score.mean(where=bounds.between(past.opened_at, 0, TREND_RECENT_DAYS))
+    base = score.mean(where=bounds.between(past.opened_at, TREND_RECENT_DAYS,
+                                           TREND_RECENT_DAYS + TREND_BASE_DAYS))
+    columns["sentiment_trend"] = recent - base  # null when either side is
+    return columns
+
+
+def _last_scored(past: ir.Table) -> ir.Table:
+    """Per customer, the score of the latest scored interaction (row_number runs on DuckDB and Spark alike,
+    unlike first(order_by=))."""
+    scored = past.filter(past.sentiment.notnull())
+    rank = ibis.row_number().over(group_by=scored.customer_id,
+                                  order_by=[scored.opened_at.desc(), scored.interaction_id.desc()])
+    latest = scored.mutate(latest_rank=rank)
+    latest = latest.filter(latest.latest_rank == 0)
+    return latest.select("customer_id", sentiment_last=latest.sentiment)
+
+
+def sentiment_features(scored: ir.Table, as_of: datetime | date | Cutoff, windows: Sequence[int]) -> ir.Table:
+    """Per-customer sentiment features at cutoff `as_of`, from interactions with a `sentiment` score.
+
+    `scored` needs customer_id, interaction_id, opened_at (timestamp, naive UTC) and sentiment (float64,
+    null or NaN where there was no text). Only interactions known at the cutoff count, so the same function
+    builds training sets (past cutoffs) and scoring sets (today) without leakage. A datetime `as_of` is an
+    exact moment: opened_at <= as_of is known and a w-day window is (as_of - w days, as_of]; a date (or a
+    `Cutoff`) means the end of that day, as in the other families. One row per customer with at least one
+    known interaction; a customer whose contacts carried no text gets nulls, not zeros.
+    """
+    windows = list(windows)
+    if not windows or any(int(w) != w or w <= 0 for w in windows) or len(set(windows)) != len(windows):
+        raise ValueError(f"windows must be distinct positive whole days, got {windows}")
+    bounds = _bounds(as_of)
+    sentiment = scored.sentiment.cast("float64")
+    clean = scored.mutate(sentiment=ibis.ifelse(sentiment.isnan(), ibis.null("float64"), sentiment))
+    past = clean.filter(bounds.known(clean.opened_at))
+    per_customer = past.group_by("customer_id").aggregate(**_aggregates(past, bounds, windows))
+    joined = per_customer.left_join(_last_scored(past), "customer_id")
+    return joined.select("customer_id", *[feature.name for feature in catalogue(windows)])
+
+
+def __getattr__(name: str) -> object:
+    """`score_interactions` and `SentimentStats` live in features.sentiment_cache (it does the file I/O);
+    re-exported lazily here for callers that import them from this module (no import cycle)."""
+    if name in ("score_interactions", "SentimentStats"):
+        from features import sentiment_cache
+
+        return getattr(sentiment_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

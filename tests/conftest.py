@@ -1,0 +1,20 @@
+"""Fixtures shared by every test package: small, seeded, generated data; nothing read from the network."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from retain.simulate import SampleData, generate
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+SMALL_SAMPLE_CUSTOMERS = 600
+SMALL_SAMPLE_SEED = 20250601
+
+
+@pytest.fixture(scope="session")
+def small_sample() -> SampleData:
+    """A small simulated data set (seeded); treat it as read-only, copy a frame before changing it."""
+    return generate(SMALL_SAMPLE_CUSTOMERS, SMALL_SAMPLE_SEED)

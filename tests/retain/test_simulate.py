@@ -1,0 +1,234 @@
+"""The sample-data generator: deterministic for a seed, contract-valid, and consistent with its own story."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retain.contract import CHANNELS
+from retain.ingest import load
+from retain.reference import simulation_params
+from retain.sample import TRUTH_FILE, read_truth, write_sample
+from retain.simulate import (
+    SampleData,
+    SimulationParams,
+    case_badness,
+    dropout_probability,
+    generate,
+)
+
+FRAMES = ("customers", "transactions", "interactions", "truth")
+
+
+@pytest.fixture(scope="module")
+def sample() -> SampleData:
+    return generate(1500, 11)
+
+
+def by_customer(sample: SampleData) -> pd.DataFrame:
+    """One row per customer: signup, truth and first/last purchase."""
+    purchases = sample.transactions.groupby("customer_id")["timestamp"].agg(["min", "max", "size"])
+    return (sample.customers.set_index("customer_id")
+            .join(sample.truth.set_index("customer_id"))
+            .join(purchases))
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_identical_frames() -> None:
+    first, second = generate(400, 5), generate(400, 5)
+
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    assert first.truth.attrs == second.truth.attrs
+
+
+def test_different_seed_gives_different_frames() -> None:
+    first, second = generate(400, 5), generate(400, 6)
+
+    for name in FRAMES:
+        with pytest.raises(AssertionError):
+            pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    assert not first.transactions["amount"].head(50).equals(second.transactions["amount"].head(50))
+
+
+def test_generator_leaves_global_random_state_alone() -> None:
+    np.random.seed(123)
+    expected = np.random.random(3)
+    np.random.seed(123)
+
+    generate(200, 1)
+
+    np.testing.assert_array_equal(np.random.random(3), expected)
+
+
+# ---------------------------------------------------------------- passes the contract
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_generated_data_passes_validation(small_sample: SampleData, tmp_path: Path, fmt: str) -> None:
+    written = write_sample(small_sample, tmp_path, fmt)  # type: ignore[arg-type]
+
+    data = load(tmp_path)
+
+    assert data.problems == []
+    assert data.set_aside == 0
+    assert sorted(path.name for path in written) == sorted(
+        [f"customers.{fmt}", f"transactions.{fmt}", f"interactions.{fmt}", TRUTH_FILE])
+    assert len(data.customers) == len(small_sample.customers)
+    assert len(data.transactions) == len(small_sample.transactions)
+    assert len(data.interactions) == len(small_sample.interactions)
+    np.testing.assert_allclose(data.transactions["amount"], small_sample.transactions["amount"])
+    assert list(data.interactions["ces"].astype("Float64").fillna(-1)) == list(
+        small_sample.interactions["ces"].astype("Float64").fillna(-1))
+    assert (data.transactions["timestamp"] == small_sample.transactions["timestamp"]).all()
+
+
+def test_writing_another_format_replaces_the_old_files(small_sample: SampleData, tmp_path: Path) -> None:
+    write_sample(small_sample, tmp_path, "parquet")
+    write_sample(small_sample, tmp_path, "csv")
+
+    names = sorted(path.name for path in tmp_path.iterdir())
+
+    assert names == ["customers.csv", "interactions.csv", "transactions.csv", TRUTH_FILE]
+
+
+def test_truth_file_keeps_the_simulation_params(tmp_path: Path) -> None:
+    params = SimulationParams(hazard_beta=0.5, case_probability=0.6, days=500)
+    sample = generate(300, 2, params)
+    write_sample(sample, tmp_path)
+
+    truth = read_truth(tmp_path)
+
+    assert truth is not None
+    assert json.loads(truth.attrs["simulation"]) == params.model_dump()
+    assert simulation_params(truth) == params
+    assert read_truth(tmp_path / "elsewhere") is None
+
+
+def test_default_params_are_recorded(small_sample: SampleData) -> None:
+    assert simulation_params(small_sample.truth) == SimulationParams()
+    stored = SimulationParams.model_validate_json(small_sample.truth.attrs["simulation"])
+    assert stored.r == pytest.approx(0.243)
+
+
+# ---------------------------------------------------------------- structural sanity
+
+
+def test_one_row_per_customer_with_unique_keys(sample: SampleData) -> None:
+    assert len(sample.customers) == 1500 and len(sample.truth) == 1500
+    assert sample.customers["customer_id"].is_unique
+    assert list(sample.truth["customer_id"]) == list(sample.customers["customer_id"])
+    assert sample.transactions["order_id"].is_unique
+    assert sample.interactions["interaction_id"].is_unique
+
+
+def test_closed_at_not_before_opened_at(sample: SampleData) -> None:
+    interactions = sample.interactions
+    closed = interactions["closed_at"].notna()
+
+    assert closed.any() and (~closed).any()  # some contacts still open at the end
+    assert (interactions.loc[closed, "closed_at"] >= interactions.loc[closed, "opened_at"]).all()
+
+
+def test_every_event_belongs_to_a_known_customer(sample: SampleData) -> None:
+    known = set(sample.customers["customer_id"])
+
+    assert set(sample.transactions["customer_id"]) <= known
+    assert set(sample.interactions["customer_id"]) <= known
+    assert (sample.interactions.groupby("case_id")["customer_id"].nunique() == 1).all()
+
+
+def test_survey_answers_and_channels_are_in_range(sample: SampleData) -> None:
+    interactions = sample.interactions
+    ces, csat, nps = (interactions[c].dropna() for c in ("ces", "csat", "nps"))
+
+    assert len(ces) > 0 and ces.between(1, 7).all()
+    assert set(ces) == set(range(1, 8)) or len(set(ces)) >= 5  # the scale is used, not one value
+    assert len(csat) > 0 and csat.between(1, 5).all()
+    assert len(nps) > 0 and nps.between(0, 10).all()
+    assert set(interactions["channel"]) <= set(CHANNELS)
+    assert (interactions["transfers"] >= 0).all() and (interactions["handle_seconds"] >= 0).all()
+    assert (sample.transactions["amount"] >= 0).all()
+
+
+def test_signup_is_not_after_first_purchase(sample: SampleData) -> None:
+    customers = by_customer(sample)
+
+    assert customers["min"].notna().all()  # everyone buys at sign-up
+    assert (customers["signup_date"] <= customers["min"]).all()
+    assert ((customers["min"] - customers["signup_date"]) < pd.Timedelta(days=1)).all()
+
+
+def test_no_purchase_after_dropout(sample: SampleData) -> None:
+    customers = by_customer(sample)
+    dropped = customers[customers["dropout_at"].notna()]
+
+    assert 0.1 < len(dropped) / len(customers) < 0.9
+    assert (dropped["dropout_at"] > dropped["signup_date"]).all()
+    assert (dropped["max"] <= dropped["dropout_at"]).all()  # nothing bought after dropping out
+    assert (customers["size"] >= 1).all()
+
+
+def test_events_stay_inside_the_simulated_period(sample: SampleData) -> None:
+    params = simulation_params(sample.truth)
+    start = pd.Timestamp(params.start)
+    end = start + pd.Timedelta(days=params.days)
+
+    assert sample.transactions["timestamp"].between(start, end).all()
+    assert sample.interactions["opened_at"].between(start, end).all()
+    assert sample.interactions["closed_at"].dropna().le(end).all()
+    assert sample.customers["signup_date"].between(start, start + pd.Timedelta(days=params.signup_days)).all()
+
+
+def test_known_cancellations_follow_a_dropout(sample: SampleData) -> None:
+    customers = by_customer(sample)
+    cancelled = customers[customers["churned_at"].notna()]
+
+    assert len(cancelled) > 0
+    assert cancelled["dropout_at"].notna().all()
+    assert (cancelled["churned_at"] >= cancelled["dropout_at"].dt.normalize()).all()
+    assert (cancelled["churned_at"] <= cancelled["dropout_at"] + pd.Timedelta(days=14)).all()
+
+
+def test_truth_columns_are_plausible(sample: SampleData) -> None:
+    truth = sample.truth
+
+    assert (truth["purchase_rate"] > 0).all()
+    assert truth["dropout_probability"].between(0, 1).all()
+    assert (truth["spend_scale"] > 0).all()
+    assert (truth["hazard_multiplier"] >= 0).all()
+    chance = truth["hazard_multiplier"] * truth["dropout_probability"]  # the chance at the last decision
+    assert chance.between(0.0, 1.0 + 1e-9).all()
+
+
+def test_case_badness_is_bounded_and_ordered() -> None:
+    badness = case_badness(np.array([1, 1, 3, 8]), np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 0, 2, 9]),
+                           np.array([0, 0, 1, 5]))
+
+    assert badness[0] == 0.0  # resolved at first contact, no transfers
+    assert badness[1] == pytest.approx(0.4)
+    assert 0 < badness[2] < badness[3] == 1.0  # clipped to 1
+
+
+def test_dropout_probability() -> None:
+    params = SimulationParams()
+    p = np.array([0.1, 0.1, 0.1, 0.9, 0.1, 0.1])
+    pressure = np.array([0.0, 0.0, 0.3, 5.0, 0.0, 0.0])
+    repeat = np.array([False, True, True, True, False, False])
+    own_case = np.array([np.nan, np.nan, np.nan, np.nan, params.neutral_badness, 1.0])
+
+    chance = dropout_probability(p, pressure, repeat, own_case, params)
+
+    assert chance[0] == 0.0  # first purchase, no case: nobody leaves
+    assert chance[1] == pytest.approx(0.1)  # plain BG/NBD after a repeat purchase
+    assert chance[2] == pytest.approx(0.1 * np.exp(params.hazard_beta * 0.3))  # recent bad service raises it
+    assert chance[3] == pytest.approx(params.dropout_cap)
+    assert chance[4] == 0.0  # a neutral case does not drive anyone away
+    assert 0.0 < chance[5] <= params.dropout_cap  # a bad case can, even after the first purchase
+    assert ((chance >= 0) & (chance <= 1)).all()

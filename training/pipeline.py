@@ -1,0 +1,177 @@
+"""`retain train`: build the out-of-time training set, fit both models, evaluate them next to their baselines
+and the best achievable score, track everything in MLflow, and promote only what beats the champion.
+
+Every model and metric is computed before the registry is touched, and the registry step is all or nothing,
+so a failed or interrupted training leaves the registry and the champion as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features import io as feature_io
+from features.build import FeatureConfig, catalogue
+from features.snapshot import prepare_sources
+from retain.errors import RetainError
+from retain.ingest import DataSet
+from retain.reference import best_achievable_churn_probability, clairvoyant_churn_probability
+from retain.settings import Settings
+from training import tracking
+from training.baselines import logistic_rfm_scores, one_minus_p_alive
+from training.churn import ChurnModel, ChurnParams, fit_churn, without_service
+from training.clv import evaluate_clv, holdout_metrics
+from training.dataset import LABEL, training_frames
+from training.evaluation import classification_report, roc_auc
+from training.gate import GateDecision, decide
+from training.labels import CutoffPlan, plan_cutoffs
+from training.pyfunc import ChurnPyfunc, ClvPyfunc, clv_outputs, save_churn_artifacts, save_clv_artifacts
+from training.report import churn_figures, clv_figures
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainReport:
+    """What a training run measured and decided (printed by the CLI, asserted by tests)."""
+
+    run_id: str
+    plan: CutoffPlan
+    metrics: dict[str, float]
+    decisions: dict[str, GateDecision]
+    versions: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _champion_churn_auc(client: object, test: pd.DataFrame) -> float | None:
+    """The current champion's ROC-AUC on this run's test rows, or None if it cannot score them."""
+    uri = tracking.champion_uri(client, tracking.CHURN_MODEL)  # type: ignore[arg-type]
+    if uri is None:
+        return None
+    try:
+        champion: ChurnModel = tracking.load_python_model(uri).model
+        return roc_auc(test[LABEL].to_numpy(), champion.predict_proba(test))
+    except (KeyError, ValueError):
+        return None
+
+
+def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
+    uri = tracking.champion_uri(client, tracking.CLV_MODEL)  # type: ignore[arg-type]
+    if uri is None:
+        return None
+    return holdout_metrics(tracking.load_python_model(uri).model, frame)[1]["purchases_mae"]
+
+
+def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataFrame, cutoff: dt.date,
+                       horizon_days: int) -> dict[str, float]:
+    """Best achievable (true parameters + observed history) and clairvoyant AUC on the test rows."""
+    if truth is None:
+        return {}
+    ids = test["customer_id"].to_numpy()
+    best = best_achievable_churn_probability(truth, data.transactions, data.interactions, cutoff, horizon_days)
+    clairvoyant = clairvoyant_churn_probability(truth, cutoff, horizon_days)
+    labels = test[LABEL].to_numpy()
+    return {"reference_best_achievable_roc_auc": roc_auc(labels, best.reindex(ids).to_numpy()),
+            "reference_clairvoyant_roc_auc": roc_auc(labels, clairvoyant.reindex(ids).to_numpy())}
+
+
+def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, truth: pd.DataFrame | None,
+          force: bool = False, progress: Progress | None = None) -> TrainReport:
+    """Train, evaluate, track and (maybe) promote both models as of `as_of`."""
+    started = time.perf_counter()
+    say = progress or (lambda message: None)
+    config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
+                           repeat_contact_days=settings.repeat_contact_days)
+    plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
+    say("scoring interaction text")
+    sources = prepare_sources(feature_io.connect(), data, feature_io.sentiment_cache_path(data_dir))
+    frames = training_frames(sources, data.customers, data.transactions, plan, config,
+                             settings.churn_horizon_days, say)
+    if any(frame.empty for frame in frames.values()):
+        raise RetainError(f"no customers with purchases at some training cutoff ({plan.train[0]} .. {plan.test});"
+                          " --as-of needs about a year of history before it")
+    train_rows, validation, test = frames["train"], frames["validation"], frames["test"]
+    features = catalogue(config)
+    say("fitting the churn model")
+    params = ChurnParams()
+    churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
+    ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
+    say("fitting the CLV model")
+    clv = evaluate_clv(data.transactions, plan.test, as_of, config.unit)
+
+    say("evaluating on the test cutoff")
+    labels = test[LABEL].to_numpy()
+    scores = {"churn_model": churn.predict_proba(test),
+              "logistic_rfm": logistic_rfm_scores(train_rows, test, LABEL),
+              "one_minus_p_alive": one_minus_p_alive(clv.model, test),
+              "no_service_ablation": ablation.predict_proba(test)}
+    metrics = classification_report(labels, scores["churn_model"], "churn_test")
+    for name in ("logistic_rfm", "one_minus_p_alive", "no_service_ablation"):
+        metrics[f"baseline_{name}_roc_auc"] = roc_auc(labels, scores[name])
+    metrics["service_features_auc_gain"] = metrics["churn_test_roc_auc"] - metrics["baseline_no_service_ablation_roc_auc"]
+    metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
+    metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
+    metrics.update({"rows_train": len(train_rows), "rows_validation": len(validation), "rows_test": len(test),
+                    "churn_rate_test": float(labels.mean())})
+
+    say("comparing with the champion")
+    client = tracking.configure(settings)
+    experiment_id = tracking.ensure_experiment(client, settings.experiment, settings.mlflow_artifact_root)
+    decisions = {
+        tracking.CHURN_MODEL: decide("ROC-AUC", metrics["churn_test_roc_auc"], _champion_churn_auc(client, test),
+                                     higher_is_better=True, force=force),
+        tracking.CLV_MODEL: decide("holdout purchase MAE", metrics["clv_purchases_mae"],
+                                   _champion_clv_mae(client, clv.frame), higher_is_better=False, force=force),
+    }
+    lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
+                                     "interactions": data.interactions}, as_of.isoformat())
+    tags = {"git_commit": tracking.git_commit(), "as_of": as_of.isoformat(),
+            "customers": str(len(data.customers)), "transactions": str(len(data.transactions)),
+            "interactions": str(len(data.interactions))}
+    say("logging to MLflow")
+    with tracking.run(experiment_id, f"train@{as_of.isoformat()}", tags) as run_id:
+        tracking.log_lineage(lineage, str(Path(data_dir).resolve()))
+        tracking.log_params({
+            "as_of": as_of, "horizon_days": settings.churn_horizon_days, "cutoffs_train": plan.train,
+            "cutoff_validation": plan.validation, "cutoff_test": plan.test, "rfm_unit": config.unit,
+            "windows": config.windows, "features": len(churn.space.columns), "seed": settings.seed,
+            "churn_best_iteration": churn.best_iteration, **{f"churn_{k}": v for k, v in params.model_dump().items()},
+            **{f"clv_{k}": v for k, v in clv.model.params.items()},
+            "clv_bgnbd_penalizer": clv.model.bgnbd_penalizer,
+            "clv_gamma_gamma_penalizer": clv.model.gamma_gamma_penalizer,
+            "clv_fit_attempts": [asdict(a) for a in clv.model.attempts],
+        })
+        tracking.log_metrics(metrics)
+        for name, figure in {**churn_figures(churn, test, labels, scores),
+                             **clv_figures(clv, data.transactions, plan.test, as_of)}.items():
+            tracking.log_figure(figure, name)
+        model_uris = _log_models(churn, clv.model, test, settings)
+        for name, decision in decisions.items():
+            tracking.log_params({f"gate_{name}": decision.reason})
+        say("registering")
+        versions = tracking.register(client, model_uris, {n: d.promote for n, d in decisions.items()}, run_id)
+    return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
+
+
+def _log_models(churn: ChurnModel, clv_model: object, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
+    feature_columns = [c for c in test.columns if c not in ("customer_id", "as_of", LABEL)]
+    example = test.head(5)[feature_columns]
+    numeric = example.select_dtypes("number").columns
+    example = example.astype({column: "float64" for column in numeric})
+    rfm = example[["frequency", "recency", "T", "monetary_value"]]
+    with tracking.scratch_dir() as scratch:
+        churn_uri = tracking.log_pyfunc(
+            "churn_model", ChurnPyfunc(), save_churn_artifacts(churn, Path(scratch) / "churn"),
+            example, pd.DataFrame({"churn_probability": churn.predict_proba(example)}))
+        clv_uri = tracking.log_pyfunc(
+            "clv_model", ClvPyfunc(settings.clv_horizon_months, settings.monthly_discount_rate),
+            save_clv_artifacts(clv_model, Path(scratch) / "clv"),  # type: ignore[arg-type]
+            rfm, clv_outputs(clv_model, rfm, settings.clv_horizon_months,  # type: ignore[arg-type]
+                             settings.monthly_discount_rate))
+    return {tracking.CHURN_MODEL: churn_uri, tracking.CLV_MODEL: clv_uri}
+

@@ -1,0 +1,171 @@
+"""Every MLflow call retain makes: configuring the store, logging a run, registering and promoting models.
+
+The default store is SQLite under `mlruns/` with artifacts beside it; a team points `MLFLOW_TRACKING_URI`
+(or `RETAIN_MLFLOW_TRACKING_URI`) at a shared server instead. Registry stages are deprecated: versions get
+aliases, `challenger` for the newest and `champion` for the one served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from retain.settings import Settings
+
+CHURN_MODEL = "retain-churn"
+CLV_MODEL = "retain-clv"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "lifetimes==0.11.3", "pandas", "numpy", "scikit-learn", "pydantic"]
+
+
+def configure(settings: Settings) -> MlflowClient:
+    """Point MLflow at the settings' store; a local SQLite store gets its folder created first."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
+    """The experiment's id, creating it with artifacts under `artifact_root` when new."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri()))
+
+
+@contextmanager
+def run(experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[str]:
+    """A tracked run; an exception inside marks it FAILED and propagates."""
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as active:
+        yield active.info.run_id
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def table_digest(frames: Mapping[str, pd.DataFrame], as_of: str) -> pd.DataFrame:
+    """Per input table: rows and a content digest; the last row digests all of them with `as_of`."""
+    rows = []
+    for name, frame in frames.items():
+        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+        rows.append({"table": name, "rows": len(frame), "digest": digest})
+    combined = hashlib.sha256((as_of + "".join(r["digest"] for r in rows)).encode()).hexdigest()
+    rows.append({"table": f"all@{as_of}", "rows": sum(r["rows"] for r in rows), "digest": combined})
+    return pd.DataFrame(rows)
+
+
+def log_lineage(lineage: pd.DataFrame, source: str) -> None:
+    """Record which data (and cutoff) the run was trained on, as an MLflow dataset input."""
+    digest = str(lineage["digest"].iloc[-1])
+    with warnings.catch_warnings():  # MLflow cannot tell which local source class a path is; both are fine
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = mlflow.data.from_pandas(lineage, source=source, name=str(lineage["table"].iloc[-1]))
+    mlflow.log_input(dataset, context="training")
+    mlflow.set_tag("data_digest", digest)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
+
+
+def log_metrics(metrics: Mapping[str, float]) -> None:
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items() if pd.notna(value)})
+
+
+def log_figure(figure: Figure, name: str) -> None:
+    mlflow.log_figure(figure, f"plots/{name}.png")
+
+
+def log_table(frame: pd.DataFrame, name: str) -> None:
+    mlflow.log_table(frame, artifact_file=f"tables/{name}.json")
+
+
+def log_pyfunc(name: str, python_model: mlflow.pyfunc.PythonModel, artifacts: dict[str, str],
+               input_example: pd.DataFrame, output_example: pd.DataFrame) -> str:
+    """Log a pyfunc model with signature and input example; returns its model URI (not yet registered)."""
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # its cloudpickle notice is about our own class
+    info = mlflow.pyfunc.log_model(
+        name=name, python_model=python_model, artifacts=artifacts,
+        signature=infer_signature(input_example, output_example), input_example=input_example,
+        pip_requirements=PIP_REQUIREMENTS,
+    )
+    return str(info.model_uri)
+
+
+def champion_uri(client: MlflowClient, model_name: str) -> str | None:
+    """`models:/name@champion` if that alias exists."""
+    return f"models:/{model_name}@{CHAMPION}" if champion_version(client, model_name) else None
+
+
+def _alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
+    try:
+        return str(client.get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def champion_version(client: MlflowClient, model_name: str) -> str | None:
+    return _alias_version(client, model_name, CHAMPION)
+
+
+def load_python_model(uri: str) -> Any:
+    """The wrapped Python object of a pyfunc model (for direct, fast calls)."""
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model()
+
+
+def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mapping[str, bool],
+             run_id: str) -> dict[str, str]:
+    """Register each model as a new version tagged `challenger`, and move `champion` where promoted.
+
+    All or nothing: if any step fails, versions created here are deleted and aliases restored.
+    """
+    created: dict[str, str] = {}
+    previous = {(name, alias): _alias_version(client, name, alias)
+                for name in model_uris for alias in (CHAMPION, CHALLENGER)}
+    try:
+        for name, uri in model_uris.items():
+            if not client.search_registered_models(filter_string=f"name = '{name}'"):
+                client.create_registered_model(name)
+            version = client.create_model_version(name, uri, run_id=run_id)
+            created[name] = str(version.version)
+        for name, version in created.items():
+            client.set_registered_model_alias(name, CHALLENGER, version)
+            if promote[name]:
+                client.set_registered_model_alias(name, CHAMPION, version)
+    except BaseException:
+        for name, version in created.items():
+            client.delete_model_version(name, version)
+        for (name, alias), version in previous.items():
+            if version is not None:
+                client.set_registered_model_alias(name, alias, version)
+        raise
+    return created
+
+
+def scratch_dir() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="retain-model-")
