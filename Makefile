@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= data/demo
 DEMO_CUSTOMERS ?= 20000
+DEMO_AS_OF ?= 2025-12-31
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
@@ -22,6 +23,8 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/retain generate --customers $(DEMO_CUSTOMERS) --out $(DEMO_DIR)
 	$(BIN)/retain validate $(DEMO_DIR)
+	$(BIN)/retain features --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
+	$(BIN)/retain train --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2

@@ -14,9 +14,6 @@ from ibis.backends import BaseBackend
 from retain.ingest import DataSet
 from retain.storage import atomic_write
 
-CACHE_DIR = ".retain-cache"
-
-
 def connect(threads: int | None = None) -> BaseBackend:
     """The embedded default engine: an in-memory DuckDB."""
     con = ibis.duckdb.connect()
@@ -40,11 +37,6 @@ def register_frame(con: BaseBackend, name: str, frame: pd.DataFrame) -> ir.Table
 
 def default_output(data_dir: Path, as_of: dt.date) -> Path:
     return Path(data_dir) / "features" / f"features_{as_of.isoformat()}.parquet"
-
-
-def sentiment_cache_path(data_dir: Path) -> Path:
-    """The sentiment cache lives next to the data it scores."""
-    return Path(data_dir) / CACHE_DIR / "sentiment.parquet"
 
 
 def write_features(con: BaseBackend, table: ir.Table, path: Path) -> Path:

@@ -222,13 +222,3 @@ def sentiment_features(scored: ir.Table, as_of: datetime | date | Cutoff, window
     per_customer = past.group_by("customer_id").aggregate(**_aggregates(past, bounds, windows))
     joined = per_customer.left_join(_last_scored(past), "customer_id")
     return joined.select("customer_id", *[feature.name for feature in catalogue(windows)])
-
-
-def __getattr__(name: str) -> object:
-    """`score_interactions` and `SentimentStats` live in features.sentiment_cache (it does the file I/O);
-    re-exported lazily here for callers that import them from this module (no import cycle)."""
-    if name in ("score_interactions", "SentimentStats"):
-        from features import sentiment_cache
-
-        return getattr(sentiment_cache, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,17 +39,18 @@ class FeatureSources:
                               self.scored_interactions)
 
 
-def prepare_sources(con: BaseBackend, data: DataSet, sentiment_cache: Path | None, with_sentiment: bool = True,
+def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with_sentiment: bool = True,
                     progress: Progress | None = None) -> FeatureSources:
-    """Register the tables and score every interaction's text once (through the cache)."""
+    """Register the tables and score every interaction's text once, through the cache beside `data_dir`
+    (no cache when it is None)."""
     customers, transactions, interactions = io.register(con, data)
     if not with_sentiment:
         return FeatureSources(con, customers, transactions, interactions, None)
-    from features.sentiment_cache import score_interactions
+    from features.sentiment_cache import cache_path, score_interactions
 
     contacts = data.interactions[["interaction_id", "customer_id", "opened_at", "text"]]
     scores, stats = score_interactions(
-        contacts, sentiment_cache,
+        contacts, cache_path(data_dir) if data_dir is not None else None,
         progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
     )
     scored = contacts.drop(columns="text").assign(sentiment=scores["sentiment"].to_numpy())
@@ -62,6 +63,6 @@ def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: Featur
                    with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, FeatureSources, int]:
     """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
     con = io.connect()
-    sources = prepare_sources(con, data, io.sentiment_cache_path(data_dir), with_sentiment, progress)
+    sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
     path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
     return path, sources, int(con.read_parquet(path).count().execute())

@@ -112,7 +112,8 @@ def validate(
     data_dir = data_dir or Settings().data_dir
     data = load_checked(data_dir, quarantine, report)
     summary = summarize(data, read_truth(data_dir))
-    table = Table(title=f"{data_dir}: valid", show_header=False)
+    title = f"{data_dir}: valid" + (f" after setting aside {data.set_aside} row(s)" if data.set_aside else "")
+    table = Table(title=title, show_header=False)
     for key, value in summary.model_dump().items():
         if value is not None:
             shown = f"{value:.1%}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
@@ -166,6 +167,32 @@ def features(
     console.print(f"Wrote features of {rows:,} customers as of {cutoff} to {path} "
                   f"in {time.perf_counter() - started:.1f} s (texts scored: {sources.texts_scored:,}, "
                   f"from cache: {sources.texts_from_cache:,}).")
+    _print_feature_preview(path, _feature_config(settings), sentiment)
+
+
+PREVIEW_COLUMNS = {"customer_id": "customer", "frequency": "freq", "recency": "recency", "T": "T",
+                   "contacts_90d": "contacts 90d", "open_cases": "open cases", "sentiment_last": "last sentiment"}
+
+
+def _print_feature_preview(path: Path, config: FeatureConfig, with_sentiment: bool) -> None:
+    """A few customers with service contacts, a handful of columns, and the catalogue's size."""
+    import pandas as pd
+
+    from features.build import catalogue as feature_catalogue
+
+    frame = pd.read_parquet(path)
+    columns = [c for c in PREVIEW_COLUMNS if c in frame.columns]
+    sample = frame[frame.get("contacts_90d", 0) > 0].head(5) if "contacts_90d" in frame else frame.head(5)
+    table = Table(title="A few customers (some of the columns)")
+    for column in columns:
+        table.add_column(PREVIEW_COLUMNS[column], justify="right", no_wrap=True)
+    for _, row in sample[columns].iterrows():
+        table.add_row(*["-" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    features_list = feature_catalogue(config, with_sentiment)
+    families = sorted({f.family for f in features_list})
+    console.print(f"Feature catalogue: {len(features_list)} features in {len(families)} families "
+                  f"({', '.join(families)}); `retain catalogue` lists them with definitions.")
 
 
 @app.command()
@@ -252,7 +279,7 @@ def main() -> None:
     try:
         app()
     except RetainError as error:
-        errors.print(f"[red]error:[/red] {error}")
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise SystemExit(2) from None
     except ValidationError as error:  # a bad RETAIN_* variable or .env entry is a user mistake too
         if error.title != Settings.__name__:

@@ -110,6 +110,8 @@ def _parse_column(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Serie
         parsed[words.isin(FALSE_WORDS).fillna(False)] = False
         return parsed, present & parsed.isna(), "not a boolean (true/false)"
     text = raw.astype("string")
+    if spec.allowed:
+        text = text.str.strip().str.lower()  # "Phone " is the phone channel
     return text, pd.Series(False, index=raw.index), ""
 
 
@@ -248,6 +250,9 @@ def load(data_dir: Path, quarantine_dir: Path | None = None) -> DataSet:
         raise ValidationFailed(dataset.problems)
     if quarantine_dir is not None:
         for name, check in checks.items():
+            target = Path(quarantine_dir) / f"{name}.csv"
             if len(check.bad_raw):
-                write_table(check.bad_raw, Path(quarantine_dir) / f"{name}.csv")
+                write_table(check.bad_raw, target)
+            else:
+                target.unlink(missing_ok=True)  # a file left from an earlier run would mislead
     return dataset

@@ -164,7 +164,7 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
         pressure_now = pressure[active] * np.exp(-(decided_at - pressure_time[active]) / params.hazard_memory_days)
         chance = dropout_probability(p[active], pressure_now, repeat[active], badness_now, params)
         multiplier[active] = chance / np.maximum(p[active], 1e-12)
-        died = rng.random(active.size) < chance
+        died = (rng.random(active.size) < chance) & (decided_at <= params.days)
         dropout_at[active[died]] = decided_at[died]
 
         next_time = t + gap

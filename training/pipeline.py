@@ -89,7 +89,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
                            repeat_contact_days=settings.repeat_contact_days)
     plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
     say("scoring interaction text")
-    sources = prepare_sources(feature_io.connect(), data, feature_io.sentiment_cache_path(data_dir))
+    sources = prepare_sources(feature_io.connect(), data, data_dir)
     frames = training_frames(sources, data.customers, data.transactions, plan, config,
                              settings.churn_horizon_days, say)
     if any(frame.empty for frame in frames.values()):

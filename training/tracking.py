@@ -82,10 +82,10 @@ def table_digest(frames: Mapping[str, pd.DataFrame], as_of: str) -> pd.DataFrame
 def log_lineage(lineage: pd.DataFrame, source: str) -> None:
     """Record which data (and cutoff) the run was trained on, as an MLflow dataset input."""
     digest = str(lineage["digest"].iloc[-1])
-    with warnings.catch_warnings():  # MLflow cannot tell which local source class a path is; both are fine
+    with warnings.catch_warnings():  # MLflow's hints about local sources and int columns do not apply here
         warnings.simplefilter("ignore", UserWarning)
         dataset = mlflow.data.from_pandas(lineage, source=source, name=str(lineage["table"].iloc[-1]))
-    mlflow.log_input(dataset, context="training")
+        mlflow.log_input(dataset, context="training")
     mlflow.set_tag("data_digest", digest)
 
 
