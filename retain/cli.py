@@ -274,6 +274,58 @@ def _print_training(report: TrainReport) -> None:
     console.print(f"MLflow run {report.run_id}; {report.seconds:.1f} s")
 
 
+@app.command()
+def compare(
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: settings).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show the N best runs.")] = 20,
+) -> None:
+    """Compare the training runs of an experiment side by side, best first, with the champions marked."""
+    from training import experiments, tracking
+
+    settings = Settings()
+    if experiment:
+        settings = settings.model_copy(update={"experiment": experiment})
+    client = tracking.open_store(settings)
+    runs = tracking.experiment_runs(client, settings.experiment)
+    if runs.empty:
+        console.print(f"Experiment {escape(settings.experiment)!r} has no runs yet: `retain train` logs one.")
+        return
+    held = tracking.champions(client)
+    table = experiments.comparison_table(runs, held.values(), limit)
+    title = (f"{escape(settings.experiment)}: {len(table)} of {len(runs)} run(s), best first "
+             "(churn test ROC-AUC, then CLV purchases MAE)")
+    _print_runs(title, *experiments.as_text(table), experiments.NUMERIC)
+    names = dict(zip(runs["run_id"], runs["run_name"], strict=True))
+    for champion in held.values():
+        where = (f"run {str(champion.run_id)[:8]} ({escape(str(names[champion.run_id]))})"
+                 if champion.run_id in names else f"run {champion.run_id} (not in this experiment)")
+        console.print(f"{champion.model} champion: v{champion.version}, {where}")
+
+
+def _print_runs(title: str, headers: list[str], rows: list[list[str]], numeric: set[str]) -> None:
+    """One row per run if that fits the terminal, else runs as columns (best first), a few at a time."""
+    from rich.measure import Measurement
+
+    wide = Table(title=title)
+    for header in headers:
+        wide.add_column(header, justify="right" if header in numeric else "left")
+    for row in rows:
+        wide.add_row(*map(escape, row))
+    if Measurement.get(console, console.options.update_width(10_000), wide).maximum <= console.width:
+        console.print(wide)
+        return
+    per_table = max(1, (console.width - 24) // 19)
+    for start in range(0, len(rows), per_table):
+        part = Table(title=title if start == 0 else None)
+        part.add_column("rank")
+        chunk = rows[start:start + per_table]
+        for rank in range(start + 1, start + len(chunk) + 1):
+            part.add_column(f"#{rank}", justify="right")
+        for index, header in enumerate(headers):
+            part.add_row(header, *(escape(row[index]) for row in chunk))
+        console.print(part)
+
+
 def main() -> None:
     """Entry point: user mistakes become a message and exit code 2, never a traceback."""
     try:

@@ -25,9 +25,10 @@ def simulation_params(truth: pd.DataFrame) -> SimulationParams:
 def _observed_cases(interactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them."""
     seen = interactions[interactions["opened_at"] < as_of].sort_values("opened_at", kind="stable")
-    switched = seen["channel"].ne(seen.groupby("case_id")["channel"].shift()) & seen["case_id"].duplicated()
-    cases = seen.assign(switched=switched).groupby("case_id").agg(
-        customer_id=("customer_id", "first"), opened=("opened_at", "min"), contacts=("interaction_id", "size"),
+    case = ["customer_id", "case_id"]  # case ids need only be unique per customer
+    switched = seen["channel"].ne(seen.groupby(case)["channel"].shift()) & seen.duplicated(case)
+    cases = seen.assign(switched=switched).groupby(case, as_index=False).agg(
+        opened=("opened_at", "min"), contacts=("interaction_id", "size"),
         resolved=("resolved", "any"), transfers=("transfers", "sum"), switches=("switched", "sum"),
     )
     cases["badness"] = case_badness(cases["contacts"].to_numpy(), cases["resolved"].to_numpy(float),

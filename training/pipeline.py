@@ -81,8 +81,10 @@ def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataF
 
 
 def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, truth: pd.DataFrame | None,
-          force: bool = False, progress: Progress | None = None) -> TrainReport:
-    """Train, evaluate, track and (maybe) promote both models as of `as_of`."""
+          force: bool = False, progress: Progress | None = None,
+          churn_params: ChurnParams | None = None) -> TrainReport:
+    """Train, evaluate, track and (maybe) promote both models as of `as_of` (`churn_params`: XGBoost
+    settings, default `ChurnParams()`)."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
     config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
@@ -98,7 +100,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     train_rows, validation, test = frames["train"], frames["validation"], frames["test"]
     features = catalogue(config)
     say("fitting the churn model")
-    params = ChurnParams()
+    params = churn_params or ChurnParams()
     churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
     ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
     say("fitting the CLV model")

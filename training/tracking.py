@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from retain.errors import RetainError
 from retain.settings import Settings
 
 CHURN_MODEL = "retain-churn"
@@ -169,3 +171,80 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="retain-model-")
+
+
+# Reading runs back (`retain compare`, notebooks/compare_experiments.ipynb). Read-only: nothing below writes.
+
+RUN_COLUMNS = ["run_id", "run_name", "status", "start_time", "end_time", "artifact_uri"]
+
+
+@dataclass(frozen=True)
+class Champion:
+    """Which registered version holds a model's `champion` alias, and the run that logged it."""
+
+    model: str
+    version: str
+    run_id: str | None
+
+
+def open_store(settings: Settings) -> MlflowClient:
+    """`configure(settings)` for reading: a missing local SQLite store is an error, not created."""
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise RetainError(f"no MLflow store at {uri}: train a model first (`retain train --as-of ...`) "
+                          "or point RETAIN_MLFLOW_TRACKING_URI at the store")
+    return configure(settings)
+
+
+def experiment_runs(client: MlflowClient, experiment: str, max_results: int = 5000) -> pd.DataFrame:
+    """Every run of `experiment`, newest first, one row each, shaped like `mlflow.search_runs`: run_id,
+    run_name, status, start_time/end_time (UTC), artifact_uri, then `params.*`, `metrics.*` (latest values)
+    and `tags.*` columns. A missing (or deleted) experiment raises RetainError naming the ones there are."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None or found.lifecycle_stage != "active":
+        names = sorted(e.name for e in client.search_experiments())
+        raise RetainError(f"no MLflow experiment named {experiment!r} in {client.tracking_uri} "
+                          f"(experiments there: {', '.join(names) or 'none'}); choose one with --experiment "
+                          "or RETAIN_EXPERIMENT")
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while len(rows) < max_results:
+        page = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"],
+                                  max_results=min(1000, max_results - len(rows)), page_token=token)
+        for found_run in page:
+            info, data = found_run.info, found_run.data
+            rows.append({"run_id": info.run_id, "run_name": info.run_name, "status": info.status,
+                         "start_time": info.start_time, "end_time": info.end_time,
+                         "artifact_uri": info.artifact_uri,
+                         **{f"params.{k}": v for k, v in data.params.items()},
+                         **{f"metrics.{k}": v for k, v in data.metrics.items()},
+                         **{f"tags.{k}": v for k, v in data.tags.items()}})
+        token = page.token
+        if not token:
+            break
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS) if not rows else pd.DataFrame(rows)
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
+    extra = sorted(c for c in frame.columns if c not in RUN_COLUMNS)
+    return frame[RUN_COLUMNS + extra]
+
+
+def champions(client: MlflowClient,
+              model_names: tuple[str, ...] = (CHURN_MODEL, CLV_MODEL)) -> dict[str, Champion]:
+    """The version and source run behind each model's `champion` alias (models without one are left out)."""
+    found: dict[str, Champion] = {}
+    for name in model_names:
+        try:
+            version = client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException:
+            continue
+        found[name] = Champion(name, str(version.version), version.run_id)
+    return found
+
+
+def download_plots(client: MlflowClient, run_id: str, destination: Path, prefix: str = "") -> list[Path]:
+    """Download the run's `plots/<prefix>*.png` artifacts into `destination`; sorted local paths."""
+    wanted = [item.path for item in client.list_artifacts(run_id, "plots")
+              if not item.is_dir and item.path.endswith(".png") and Path(item.path).name.startswith(prefix)]
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    return sorted(Path(client.download_artifacts(run_id, path, str(destination))) for path in wanted)

@@ -45,3 +45,161 @@ def transactions() -> pd.DataFrame:
 def midnight_transactions() -> pd.DataFrame:
     """800 customers with day-stamped purchases, where lifetimes' and our cutoff conventions coincide."""
     return simulate_transactions(800, 364, 120, np.random.default_rng(11), midnight=True)
+
+
+# --- One real training scenario (appended for test_pipeline / test_tracking) -----------------------------
+#
+# Generated data, a real SQLite MLflow store in the pytest temp folder (never the project's mlruns/), and four
+# calls of `training.pipeline.train` in order: a first run, an honestly worse churn model (one depth-1 tree),
+# a run that crashes part-way (its experiment's artifact root lies under a regular file), and the worse model
+# again with force=True. After each step the registry state is recorded, so tests assert on what each step
+# left behind whatever order they run in. Under pytest-xdist the workers share one scenario: the first to
+# get the lock builds it, the others read its JSON summary.
+
+import datetime as dt  # noqa: E402
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+TRAIN_CUSTOMERS = 2000
+TRAIN_SEED = 20250917
+TRAIN_AS_OF = dt.date(2025, 12, 31)  # the simulated log runs 2024-01-01 .. 2025-12-31
+WORSE_CHURN = {"max_rounds": 1, "max_depth": 1, "early_stopping_rounds": 1, "threads": 1}
+
+
+def registry_state(client: Any, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Per registered model: its versions (version, source, run_id, status) and aliases; None if absent."""
+    from training import tracking
+
+    state: dict[str, Any] = {}
+    for name in names or (tracking.CHURN_MODEL, tracking.CLV_MODEL):
+        if not client.search_registered_models(filter_string=f"name = '{name}'"):
+            state[name] = None
+            continue
+        versions = sorted([str(v.version), v.source, v.run_id, v.status]
+                          for v in client.search_model_versions(f"name = '{name}'"))
+        named = client.get_registered_model(name).aliases
+        state[name] = {"versions": versions, "aliases": {alias: str(version) for alias, version in named.items()}}
+    return state
+
+
+@dataclass(frozen=True)
+class TrainingScenario:
+    base: Path
+    data_dir: Path
+    tracking_uri: str
+    artifact_root: Path
+    experiment: str
+    steps: dict[str, dict[str, Any]]
+    crash: dict[str, Any]
+
+    @property
+    def test_rows_path(self) -> Path:
+        return self.base / "test_rows.parquet"
+
+    def settings(self, **changes: Any) -> Any:
+        from retain.settings import Settings
+
+        values = {"mlflow_tracking_uri": self.tracking_uri, "mlflow_artifact_root": self.artifact_root,
+                  "experiment": self.experiment, "training_cutoffs": 2, "seed": TRAIN_SEED, **changes}
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def _step(report: Any, client: Any) -> dict[str, Any]:
+    return {"run_id": report.run_id, "metrics": report.metrics, "versions": report.versions,
+            "decisions": {name: d.model_dump() for name, d in report.decisions.items()},
+            "plan": report.plan.model_dump(mode="json"), "registry": registry_state(client)}
+
+
+def _build_scenario(base: Path) -> dict[str, Any]:
+    from features import io as feature_io
+    from features.build import FeatureConfig
+    from features.snapshot import prepare_sources
+    from retain.ingest import load
+    from retain.sample import read_truth, write_sample
+    from retain.simulate import generate
+    from training import pipeline, tracking
+    from training.churn import ChurnParams
+    from training.dataset import labelled_features
+
+    data_dir = base / "data"
+    write_sample(generate(TRAIN_CUSTOMERS, TRAIN_SEED), data_dir)
+    data, truth = load(data_dir), read_truth(data_dir)
+    summary: dict[str, Any] = {"data_dir": str(data_dir), "tracking_uri": f"sqlite:///{base}/mlflow.db",
+                               "artifact_root": str(base / "artifacts"), "experiment": "test", "steps": {}}
+    scenario = TrainingScenario(base, data_dir, summary["tracking_uri"], base / "artifacts", "test", {}, {})
+    settings = scenario.settings()
+    worse = ChurnParams(**WORSE_CHURN)
+
+    first = pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth)
+    client = tracking.configure(settings)
+    summary["steps"]["first"] = _step(first, client)
+    summary["steps"]["worse"] = _step(pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth,
+                                                     churn_params=worse), client)
+
+    blocker = base / "not-a-folder"
+    blocker.write_text("a file where the artifact folder should be\n")
+    broken = scenario.settings(experiment="test-unwritable", mlflow_artifact_root=blocker / "artifacts")
+    before = registry_state(client)
+    try:
+        pipeline.train(broken, data, data_dir, TRAIN_AS_OF, truth)
+    except Exception as error:  # noqa: BLE001 - recorded for the tests to judge
+        failure = {"type": type(error).__name__, "message": str(error)}
+    else:
+        failure = {"type": None, "message": "training did not fail"}
+    client = tracking.configure(settings)
+    experiment = client.get_experiment_by_name("test-unwritable")
+    summary["crash"] = {**failure, "before": before, "after": registry_state(client),
+                        "runs": [[r.info.run_id, r.info.status] for r in
+                                 client.search_runs([experiment.experiment_id])] if experiment else []}
+
+    forced = pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth, force=True, churn_params=worse)
+    summary["steps"]["forced"] = _step(forced, client)
+
+    config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
+                           repeat_contact_days=settings.repeat_contact_days)
+    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    test_cutoff = dt.date.fromisoformat(summary["steps"]["first"]["plan"]["test"])
+    labelled_features(sources, data.customers, data.transactions, test_cutoff, config,
+                      settings.churn_horizon_days).to_parquet(scenario.test_rows_path)
+    return summary
+
+
+@pytest.fixture(scope="session")
+def training_scenario(tmp_path_factory: pytest.TempPathFactory) -> TrainingScenario:
+    """The scenario above, built once per test session (shared between xdist workers)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, common to every worker
+    base = root / "training-scenario"
+    base.mkdir(exist_ok=True)
+    done, failed = base / "scenario.json", base / "failed.txt"
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if failed.exists():  # never rebuild on a half-written store
+                pytest.fail(f"the training scenario failed to build in another worker: {failed.read_text()}")
+            if not done.exists():
+                try:
+                    summary = _build_scenario(base)
+                except BaseException as error:
+                    failed.write_text(f"{type(error).__name__}: {error}")
+                    raise
+                done.write_text(json.dumps(summary))
+            summary = json.loads(done.read_text())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return TrainingScenario(base, Path(summary["data_dir"]), summary["tracking_uri"],
+                            Path(summary["artifact_root"]), summary["experiment"], summary["steps"],
+                            summary["crash"])
+
+
+@pytest.fixture()
+def mlflow_client(training_scenario: TrainingScenario) -> Any:
+    """An MlflowClient on the scenario's store, with MLflow's global URIs pointed there too."""
+    from training import tracking
+
+    return tracking.configure(training_scenario.settings())
