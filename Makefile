@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= data/demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_AS_OF ?= 2025-12-31
+MLFLOW_PORT ?= 5000
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean mlflow-ui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy retain features training serving
+
+# The MLflow UI (runs, metrics, plots, registered models) over the local store: http://127.0.0.1:$(MLFLOW_PORT)
+mlflow-ui: $(STAMP)
+	mkdir -p mlruns
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db \
+		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 clean:
 	rm -rf $(VENV) data/demo mlruns .pytest_cache

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import os
 import resource
 import shutil
@@ -34,7 +35,8 @@ import time
 import warnings
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the `features` package.
+# Run as a script, this file's folder comes first on sys.path, and its name would shadow the `features`
+# package.
 if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
@@ -53,12 +55,12 @@ from ibis.backends import BaseBackend
 from features import io
 from features.build import FeatureConfig, build_features
 from features.cutoff import Cutoff
-from features.rfm import rfm_features
+from features.rfm import TimeUnit, rfm_features
 from retain.sample import write_sample
 from retain.simulate import generate
 
 WINDOWS = (30, 90, 365)
-UNIT = "D"
+UNIT: TimeUnit = "D"
 RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 TOLERANCE = 1e-9
 SPEED_TARGET = 20.0
@@ -78,6 +80,12 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all DuckDB threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ours_rfm(con: BaseBackend, path: Path, as_of: dt.date) -> tuple[pd.DataFrame, ir.Table]:
     """rfm_features over the Parquet file, executed to pandas."""
     transactions = con.read_parquet(path)
@@ -85,17 +93,69 @@ def ours_rfm(con: BaseBackend, path: Path, as_of: dt.date) -> tuple[pd.DataFrame
     return expr.to_pandas(), expr
 
 
-def timed_ours(path: Path, as_of: dt.date, threads: int | None) -> tuple[float, float, pd.DataFrame, ir.Table,
-                                                                        BaseBackend]:
-    """(cold s, warm s, result, expression, connection): cold from a fresh connection, warm on the same one."""
-    start = time.perf_counter()
-    con = io.connect(threads)
-    frame, expr = ours_rfm(con, path, as_of)
-    cold = time.perf_counter() - start
-    start = time.perf_counter()
-    frame, expr = ours_rfm(con, path, as_of)
-    warm = time.perf_counter() - start
+class Timed:
+    """Wall and CPU seconds of a block."""
+
+    def __enter__(self) -> Timed:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.3f} s ({self.cpu:.2f} CPU s)"
+
+
+def timed_ours(path: Path, as_of: dt.date, threads: int | None) -> tuple[Timed, Timed, pd.DataFrame, ir.Table,
+                                                                         BaseBackend]:
+    """(cold, warm, result, expression, connection): cold from a fresh connection (connect + read_parquet +
+    build + compile + run), warm the same again on that connection."""
+    with Timed() as cold:
+        con = io.connect(threads)
+        ours_rfm(con, path, as_of)
+    with Timed() as warm:
+        frame, expr = ours_rfm(con, path, as_of)
     return cold, warm, frame, expr, con
+
+
+def breakdown(con: BaseBackend, path: Path, as_of: dt.date) -> str:
+    """Where a warm run's time goes: building and compiling the expression, DuckDB, Arrow to pandas."""
+    with Timed() as build:
+        expr = rfm_features(con.read_parquet(path), Cutoff(as_of), WINDOWS, UNIT)
+        sql = ibis.to_sql(expr, dialect="duckdb")
+    with Timed() as engine:
+        table = con.con.sql(sql).to_arrow_table()
+    with Timed() as convert:
+        table.to_pandas()
+    return f"read_parquet + build + compile {build}; DuckDB to Arrow {engine}; Arrow to pandas {convert}"
+
+
+def profile(con: BaseBackend, expr: ir.Table, share: float = 0.03) -> str:
+    """DuckDB's EXPLAIN ANALYZE of the compiled RFM query: the operators taking at least `share` of the
+    summed operator time (operator time is summed over threads)."""
+    sql = ibis.to_sql(expr, dialect="duckdb")
+    plan = json.loads(con.raw_sql(f"EXPLAIN (ANALYZE, FORMAT json) {sql}").fetchall()[0][1])
+    operators: list[tuple[float, str]] = []
+
+    def walk(node: dict, depth: int) -> None:
+        info = node.get("extra_info", {})
+        detail = info.get("Groups") or info.get("Projections") or info.get("Conditions") or ""
+        if node["name"] == "WINDOW" or node["name"] == "HASH_GROUP_BY":
+            detail = f"{info.get('Groups', '')} {info.get('Projections') or info.get('Aggregates', '')}"
+        label = f"{'.' * depth}{node['name']} rows={node.get('intermediate_rows', 0):,} {str(detail)[:110]}"
+        operators.append((float(node.get("timing", 0.0)), label))
+        for child in node.get("children", []):
+            walk(child, depth + 1)
+
+    for node in plan["operator"]:
+        walk(node, 0)
+    total = sum(t for t, _ in operators) or 1.0
+    query = plan["query"]
+    lines = [f"query {query['total_time']:.3f} s wall, {query['cpu_time']:.3f} s CPU; "
+             f"operators >= {share:.0%} of the summed operator time ({total:.3f} s):"]
+    lines += [f"  {t:7.3f} s {t / total:4.0%}  {label}" for t, label in operators if t >= share * total]
+    return "\n".join(lines)
 
 
 def duckdb_threads(con: BaseBackend) -> int:
@@ -116,13 +176,6 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> tuple[bool, dict[str, f
     return same_customers, diffs
 
 
-def explain(con: BaseBackend, expr: ir.Table) -> str:
-    """DuckDB's EXPLAIN ANALYZE profile of the compiled RFM query (run on the same connection)."""
-    sql = ibis.to_sql(expr, dialect="duckdb")
-    rows = con.raw_sql(f"EXPLAIN ANALYZE {sql}").fetchall()
-    return "\n".join(str(row[-1]) for row in rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -132,109 +185,118 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="DuckDB threads for the main runs (0 = DuckDB's default, one per core)")
     parser.add_argument("--thread-sweep", type=int, nargs="*", default=[1, 2],
-                        help="also time the RFM query with these DuckDB thread counts (empty to skip)")
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the RFM query")
+                        help="also time the RFM query with these DuckDB thread counts (none to skip)")
+    parser.add_argument("--no-profile", action="store_true", help="skip EXPLAIN ANALYZE of the RFM query")
     args = parser.parse_args()
     threads = args.threads or None
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="retain-bench-features-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"{args.customers:,} customers, seed {args.seed}, workdir {workdir}; {os.cpu_count()} cores; {load()}")
+    print(f"{args.customers:,} customers, seed {args.seed}, workdir {workdir}; {os.cpu_count()} cores; "
+          f"{load()}")
     try:
         # 1. data ------------------------------------------------------------------------------------------
-        start = time.perf_counter()
-        sample = generate(args.customers, args.seed)
-        generate_s = time.perf_counter() - start
-        start = time.perf_counter()
-        write_sample(sample, workdir)
-        write_s = time.perf_counter() - start
+        with Timed() as generated:
+            sample = generate(args.customers, args.seed)
+        with Timed() as written:
+            write_sample(sample, workdir)
         rows = {name: len(getattr(sample, name)) for name in ("customers", "transactions", "interactions")}
         tx_path = workdir / "transactions.parquet"
         data_end = sample.transactions["timestamp"].max().date()
         as_of = data_end - dt.timedelta(days=91)
-        transactions = sample.transactions[["customer_id", "timestamp", "amount"]]
+        transactions = sample.transactions[["customer_id", "timestamp", "amount"]].copy()
         del sample
         gc.collect()
         generation_peak = peak_gib()
-        print(f"generated in {generate_s:.1f} s, written as Parquet in {write_s:.1f} s: "
+        print(f"generated in {generated.wall:.1f} s, written as Parquet in {written.wall:.1f} s: "
               f"{rows['customers']:,} customers, {rows['transactions']:,} transactions, "
               f"{rows['interactions']:,} interactions; last purchase {data_end}, as_of {as_of}; "
               f"peak RSS so far {generation_peak:.2f} GiB")
 
         # 2. RFM: ours vs lifetimes -------------------------------------------------------------------------
-        print(f"\nRFM ({UNIT}, windows {WINDOWS}); {load()}")
-        cold_s, warm_s, ours, expr, con = timed_ours(tx_path, as_of, threads)
+        print(f"\nRFM (unit {UNIT}, windows {WINDOWS}), executed to pandas; {load()}")
+        with Timed() as first:  # the first ibis/DuckDB query of the process also pays ibis' lazy imports
+            ours_rfm(io.connect(threads), tx_path, as_of)
+        cold, warm, ours, expr, con = timed_ours(tx_path, as_of, threads)
         used_threads = duckdb_threads(con)
-        print(f"ours  rfm_features on DuckDB ({used_threads} threads), Parquet -> pandas: "
-              f"cold {cold_s:.3f} s (fresh connection + read_parquet + compile + run), warm {warm_s:.3f} s; "
-              f"{len(ours):,} customers x {ours.shape[1]} columns")
+        print(f"ours  rfm_features, DuckDB {used_threads} threads, Parquet -> pandas "
+              f"({len(ours):,} customers x {ours.shape[1]} columns):")
+        print(f"      first query of the process (incl. ibis' lazy imports) {first}")
+        print(f"      cold (fresh connection + read_parquet + build + compile + run) {cold}")
+        print(f"      warm (same connection, built and compiled again) {warm}")
+        print(f"      warm breakdown: {breakdown(con, tx_path, as_of)}")
 
-        start = time.perf_counter()
-        known = transactions[transactions["timestamp"] < pd.Timestamp(Cutoff(as_of).end)]
-        cut_s = time.perf_counter() - start
-        start = time.perf_counter()
-        theirs = summary_data_from_transaction_data(
-            known, "customer_id", "timestamp", monetary_value_col="amount",
-            observation_period_end=pd.Timestamp(as_of), freq=UNIT)
-        baseline_s = time.perf_counter() - start
-        print(f"lifetimes summary_data_from_transaction_data: {baseline_s:.3f} s on {len(known):,} transactions "
-              f"(+ {cut_s:.3f} s for the pandas cut at the cutoff, not counted)")
+        with Timed() as cut:
+            known = transactions[transactions["timestamp"] < pd.Timestamp(Cutoff(as_of).end)]
+        with Timed() as baseline:
+            theirs = summary_data_from_transaction_data(
+                known, "customer_id", "timestamp", monetary_value_col="amount",
+                observation_period_end=pd.Timestamp(as_of), freq=UNIT)
+        print(f"lifetimes summary_data_from_transaction_data on {len(known):,} in-memory transactions: "
+              f"{baseline} (the pandas cut at the cutoff before it, {cut.wall:.3f} s, not counted)")
         same_customers, diffs = compare(ours, theirs)
         worst = max(diffs.values())
         equal = same_customers and worst < TOLERANCE
         print("max abs difference: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items())
               + f"; same customers: {same_customers}")
-        ratio_cold, ratio_warm = baseline_s / cold_s, baseline_s / warm_s
-        print(f"speed-up: {ratio_cold:.1f}x cold, {ratio_warm:.1f}x warm (lifetimes / ours)")
-        if args.explain:
-            print("\nEXPLAIN ANALYZE of the RFM query:\n" + explain(con, expr))
+        ratio_cold, ratio_warm = baseline.wall / cold.wall, baseline.wall / warm.wall
+        ratio_cpu = baseline.cpu / warm.cpu
+        print(f"speed-up (lifetimes / ours, wall): {ratio_cold:.1f}x cold, {ratio_warm:.1f}x warm; "
+              f"CPU seconds: {ratio_cpu:.1f}x warm")
+        if not args.no_profile:
+            print("EXPLAIN ANALYZE of the compiled RFM query (warm):\n" + profile(con, expr))
         del con, expr, ours, theirs, known, transactions
         gc.collect()
 
-        sweep = {}
+        sweep: dict[int, tuple[Timed, Timed]] = {}
         for n in args.thread_sweep:
             cold_n, warm_n, *_ = timed_ours(tx_path, as_of, n)
             sweep[n] = (cold_n, warm_n)
-            print(f"ours with SET threads TO {n}: cold {cold_n:.3f} s, warm {warm_n:.3f} s "
-                  f"({baseline_s / cold_n:.1f}x / {baseline_s / warm_n:.1f}x)")
+            print(f"ours with SET threads TO {n}: cold {cold_n}, warm {warm_n} "
+                  f"({baseline.wall / cold_n.wall:.1f}x / {baseline.wall / warm_n.wall:.1f}x)")
             gc.collect()
 
         # 3. the whole feature table ------------------------------------------------------------------------
         print(f"\nfeature table without sentiment; {load()}")
         out = io.default_output(workdir, as_of)
-        start = time.perf_counter()
-        con = io.connect(threads)
-        tables = (con.read_parquet(workdir / f"{name}.parquet")
-                  for name in ("customers", "transactions", "interactions"))
-        io.write_features(con, build_features(*tables, as_of, FeatureConfig()), out)
-        build_s = time.perf_counter() - start
+        with Timed() as build:
+            con = io.connect(threads)
+            customers, transactions, interactions = (
+                con.read_parquet(workdir / f"{name}.parquet")
+                for name in ("customers", "transactions", "interactions"))
+            feature_table = build_features(customers, transactions, interactions, as_of, FeatureConfig())
+            io.write_features(con, feature_table, out)
         meta = pq.read_metadata(out)
-        print(f"build_features + write_features (Parquet views -> Parquet, atomic): {build_s:.2f} s; "
-              f"{meta.num_rows:,} rows x {meta.num_columns} columns, {out.stat().st_size / 2**20:.1f} MiB")
-        del con
+        print(f"build_features + write_features (Parquet views -> Parquet, atomic, fresh connection): "
+              f"{build}; {meta.num_rows:,} rows x {meta.num_columns} columns, "
+              f"{out.stat().st_size / 2**20:.1f} MiB")
+        del con, customers, transactions, interactions, feature_table
         gc.collect()
 
         # 4. memory ------------------------------------------------------------------------------------------
         peak = peak_gib()
-        print(f"\npeak RSS {peak:.2f} GiB (whole process, includes generating the data: "
-              f"{generation_peak:.2f} GiB at the end of generation); {load()}")
+        print(f"\npeak RSS {peak:.2f} GiB (whole process: includes generating the data, "
+              f"{generation_peak:.2f} GiB at the end of generation, and the pandas baseline)")
 
         print("\n=== summary ===")
         print(f"customers {rows['customers']:,}; transactions {rows['transactions']:,}; "
-              f"interactions {rows['interactions']:,}; as_of {as_of}; DuckDB threads {used_threads}")
-        print(f"data: generate {generate_s:.1f} s, write Parquet {write_s:.1f} s")
+              f"interactions {rows['interactions']:,}; as_of {as_of}; DuckDB threads {used_threads}; "
+              f"{os.cpu_count()} cores; {load()}")
+        print(f"data: generate {generated.wall:.1f} s, write Parquet {written.wall:.1f} s")
         print(f"RFM equal to lifetimes (< {TOLERANCE:g}): max abs diff {worst:.1e}, same customers "
               f"{same_customers} -> {verdict(equal)}")
-        print(f"RFM ours {cold_s:.3f} s cold / {warm_s:.3f} s warm, lifetimes {baseline_s:.3f} s: "
-              f"{ratio_cold:.1f}x cold -> {verdict(ratio_cold >= SPEED_TARGET)} (>= {SPEED_TARGET:g}x); "
-              f"{ratio_warm:.1f}x warm -> {verdict(ratio_warm >= SPEED_TARGET)}")
+        print(f"RFM ours cold {cold}, warm {warm}; lifetimes {baseline}")
+        print(f"RFM speed-up >= {SPEED_TARGET:g}x: cold {ratio_cold:.1f}x -> "
+              f"{verdict(ratio_cold >= SPEED_TARGET)}; warm {ratio_warm:.1f}x -> "
+              f"{verdict(ratio_warm >= SPEED_TARGET)} (CPU seconds, warm: {ratio_cpu:.1f}x)")
         for n, (c, w) in sweep.items():
-            print(f"  threads {n}: {c:.3f} s cold ({baseline_s / c:.1f}x), {w:.3f} s warm ({baseline_s / w:.1f}x)")
-        print(f"feature build {build_s:.2f} s, {meta.num_rows:,} x {meta.num_columns} -> "
-              f"{verdict(build_s < BUILD_TARGET_S)} (< {BUILD_TARGET_S:g} s)")
-        print(f"peak RSS {peak:.2f} GiB incl. generation -> {verdict(peak < MEMORY_TARGET_GIB)} "
+            print(f"  threads {n}: cold {c.wall:.3f} s ({baseline.wall / c.wall:.1f}x), "
+                  f"warm {w.wall:.3f} s ({baseline.wall / w.wall:.1f}x)")
+        print(f"feature build {build.wall:.2f} s ({build.cpu:.1f} CPU s), {meta.num_rows:,} rows x "
+              f"{meta.num_columns} columns -> {verdict(build.wall < BUILD_TARGET_S)} "
+              f"(< {BUILD_TARGET_S:g} s)")
+        print(f"peak RSS {peak:.2f} GiB incl. data generation -> {verdict(peak < MEMORY_TARGET_GIB)} "
               f"(< {MEMORY_TARGET_GIB:g} GiB)")
-        print(load())
     finally:
         if args.keep:
             print(f"kept {workdir}")

@@ -307,11 +307,12 @@ def _print_runs(title: str, headers: list[str], rows: list[list[str]], numeric: 
     from rich.measure import Measurement
 
     wide = Table(title=title)
-    for header in headers:
-        wide.add_column(header, justify="right" if header in numeric else "left")
+    for index, header in enumerate(headers):  # headers may wrap, cells may not
+        wide.add_column(header, justify="right" if header in numeric else "left",
+                        min_width=max(len(row[index]) for row in rows))
     for row in rows:
         wide.add_row(*map(escape, row))
-    if Measurement.get(console, console.options.update_width(10_000), wide).maximum <= console.width:
+    if Measurement.get(console, console.options.update_width(10_000), wide).minimum <= console.width:
         console.print(wide)
         return
     per_table = max(1, (console.width - 24) // 19)
@@ -324,6 +325,44 @@ def _print_runs(title: str, headers: list[str], rows: list[list[str]], numeric: 
         for index, header in enumerate(headers):
             part.add_row(header, *(escape(row[index]) for row in chunk))
         console.print(part)
+
+
+@app.command()
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day of the features (YYYY-MM-DD).")],
+    data: DataOption = None,
+    top: Annotated[int, typer.Option(help="How many of the at-risk list to print.")] = 10,
+    quarantine: Quarantine = None,
+) -> None:
+    """Score every customer with the champion models and swap the new batch into the score store."""
+    from serving.scoring import score_all
+
+    settings = Settings()
+    data_dir = data or settings.data_dir
+    cutoff = _parse_day(as_of, "--as-of")
+    dataset = load_checked(data_dir, quarantine)
+    started = time.perf_counter()
+    with console.status("scoring...") as status:
+        path, info = score_all(settings, dataset, data_dir, cutoff, dt.datetime.now(dt.UTC),
+                               lambda message: status.update(f"scoring: {message}"))
+    console.print(f"Scored {info.customers:,} customers as of {info.as_of} with retain-churn "
+                  f"v{info.churn_model_version} and retain-clv v{info.clv_model_version} in "
+                  f"{time.perf_counter() - started:.1f} s: {path}")
+    _print_at_risk(path, top)
+
+
+def _print_at_risk(path: Path, top: int) -> None:
+    import pandas as pd
+
+    frame = pd.read_parquet(path).sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+    table = Table(title=f"Top {top} at risk (by value at risk = CLV x churn probability)")
+    for column in ("customer", "churn", "CLV", "at risk", "reasons"):
+        table.add_column(column, justify="left" if column in ("customer", "reasons") else "right")
+    for row in frame.head(top).itertuples(index=False):
+        reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if isinstance(r, str))
+        table.add_row(row.customer_id, f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
+                      f"{row.value_at_risk:,.2f}", reasons)
+    console.print(table)
 
 
 def main() -> None:

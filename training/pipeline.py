@@ -139,7 +139,8 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     with tracking.run(experiment_id, f"train@{as_of.isoformat()}", tags) as run_id:
         tracking.log_lineage(lineage, str(Path(data_dir).resolve()))
         tracking.log_params({
-            "as_of": as_of, "horizon_days": settings.churn_horizon_days, "cutoffs_train": plan.train,
+            "as_of": as_of, "horizon_days": settings.churn_horizon_days,
+            "cutoffs_train": ",".join(day.isoformat() for day in plan.train),
             "cutoff_validation": plan.validation, "cutoff_test": plan.test, "rfm_unit": config.unit,
             "windows": config.windows, "features": len(churn.space.columns), "seed": settings.seed,
             "churn_best_iteration": churn.best_iteration, **{f"churn_{k}": v for k, v in params.model_dump().items()},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
+from rich.console import Console
 
 from retain.errors import RetainError
 from retain.settings import Settings
@@ -20,13 +22,13 @@ SCRIPT = Path(sys.executable).parent / "retain"
 MAIN = "from retain.cli import main; main()"
 EXPERIMENT = "compare-test"
 
-# name -> (churn test ROC-AUC, CLV purchases MAE); the best first is run-c (tie on AUC, lower MAE), run-b, run-a
+# name -> (churn test ROC-AUC, CLV purchases MAE); best first: run-c (tie on AUC, lower MAE), run-b, run-a
 RUNS = {"run-a": (0.70, 0.50), "run-b": (0.80, 0.60), "run-c": (0.80, 0.40)}
 
 
 def settings_for(root: Path, experiment: str = EXPERIMENT) -> Settings:
-    return Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                    experiment=experiment)
+    return Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db",
+                    mlflow_artifact_root=root / "artifacts", experiment=experiment)
 
 
 def client_for(settings: Settings) -> MlflowClient:
@@ -42,7 +44,8 @@ def log_run(client: MlflowClient, experiment_id: str, name: str, as_of: str, auc
                "baseline_no_service_ablation_roc_auc": auc - 0.05, "service_features_auc_gain": 0.05,
                "reference_best_achievable_roc_auc": 0.9, "clv_purchases_mae": mae,
                "clv_purchases_aggregate_error": -0.0123}
-    params = {"as_of": as_of, "horizon_days": "90", "features": "42", "churn_best_iteration": "17", "seed": "7"}
+    params = {"as_of": as_of, "horizon_days": "90", "features": "42", "churn_best_iteration": "17",
+              "seed": "7"}
     client.log_batch(run.info.run_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()],
                      params=[Param(k, v) for k, v in params.items()])
     client.set_terminated(run.info.run_id)
@@ -59,7 +62,7 @@ def make_champion(client: MlflowClient, model: str, run_id: str) -> None:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A temporary SQLite store with the three runs of RUNS; run-b holds the churn champion, run-c the CLV one."""
+    """A temporary SQLite store with the runs of RUNS; run-b holds the churn champion, run-c the CLV one."""
     root = tmp_path_factory.mktemp("mlflow")
     settings = settings_for(root)
     client = client_for(settings)
@@ -128,7 +131,8 @@ def test_metric_history_is_in_start_order(store: tuple[Path, dict[str, str]]) ->
     assert history["logistic RFM"].isna().all()
 
 
-def test_missing_experiment_and_store_are_user_errors(store: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_missing_experiment_and_store_are_user_errors(store: tuple[Path, dict[str, str]],
+                                                      tmp_path: Path) -> None:
     root, _ = store
     with pytest.raises(RetainError, match=f"'nope'.*experiments there: .*{EXPERIMENT}"):
         tracking.experiment_runs(client_for(settings_for(root)), "nope")
@@ -153,6 +157,24 @@ def test_retain_compare_prints_the_runs_best_first(store: tuple[Path, dict[str, 
     limited = retain("compare", "--limit", "1", root=root)
     assert limited.returncode == 0, limited.stderr
     assert "1 of 3 run(s)" in limited.stdout and "run-a" not in limited.stdout
+
+
+def test_a_narrow_terminal_gets_the_runs_as_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retain import cli
+
+    table = experiments.comparison_table(pd.DataFrame({
+        "run_id": [f"{i}" * 32 for i in range(5)], "run_name": [f"train@2025-0{i + 1}-28" for i in range(5)],
+        "start_time": pd.to_datetime(["2025-06-01"] * 5, utc=True),
+        "metrics.churn_test_roc_auc": [0.70, 0.74, 0.72, 0.71, 0.73]}))
+    out = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=out, width=80))
+    cli._print_runs("runs", *experiments.as_text(table), experiments.NUMERIC)
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 80
+    assert "#1" in out.getvalue() and "#5" in out.getvalue()
+    auc = [line for line in lines if line.startswith("│ churn AUC")]
+    assert [cell.strip() for line in auc for cell in line.split("│")[2:-1]] == [
+        "0.7400", "0.7300", "0.7200", "0.7100", "0.7000"]
 
 
 def test_retain_compare_of_an_unknown_experiment_is_a_clean_error(store: tuple[Path, dict[str, str]]) -> None:
