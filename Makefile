@@ -11,7 +11,7 @@ MLFLOW_PORT ?= 5000
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint clean mlflow-ui
+.PHONY: setup demo test lint docs clean mlflow-ui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/retain validate $(DEMO_DIR)
 	$(BIN)/retain features --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	$(BIN)/retain train --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
+	$(BIN)/retain score --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
@@ -39,6 +40,9 @@ mlflow-ui: $(STAMP)
 	mkdir -p mlruns
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db \
 		--host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
+
+docs: $(STAMP)
+	$(BIN)/retain catalogue > docs/feature_catalogue.md
 
 clean:
 	rm -rf $(VENV) data/demo mlruns .pytest_cache
