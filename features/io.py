@@ -14,6 +14,7 @@ from ibis.backends import BaseBackend
 from retain.ingest import DataSet
 from retain.storage import atomic_write
 
+
 def connect(threads: int | None = None) -> BaseBackend:
     """The embedded default engine: an in-memory DuckDB."""
     con = ibis.duckdb.connect()

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from features.build import FeatureConfig
+
 if TYPE_CHECKING:
     from training.pipeline import TrainReport
 from retain.contract import contract_markdown

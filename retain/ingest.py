@@ -188,23 +188,23 @@ def check_table(spec: TableSpec, path: Path, known_customers: pd.Series | None =
         parsed, unparsed, rule = _parse_column(column, raw[column.name])
         typed[column.name] = parsed
         bad_cells += [(int(i), column.name, rule) for i in np.flatnonzero(unparsed.to_numpy())]
-    already = {(row, column) for row, column, _ in bad_cells}
+    already = {(row, name) for row, name, _ in bad_cells}
     schema = _schema(spec, set(typed.columns), known_customers)
     bad_cells += [
         cell for cell in _rule_problems(spec, path, typed, raw, schema) if (cell[0], cell[1]) not in already
     ]
     bad_cells.sort()
-    for row, column, rule in bad_cells:
-        value = raw.at[row, column]
+    for row, name, rule in bad_cells:
+        value = raw.at[row, name]
         problems.append(
-            Problem(file=shown, row=row + 1, column=column, value=None if pd.isna(value) else str(value), rule=rule)
+            Problem(file=shown, row=row + 1, column=name, value=None if pd.isna(value) else str(value), rule=rule)
         )
     bad_rows = sorted({row for row, _, _ in bad_cells})
     bad_raw = raw.loc[bad_rows].copy()
     bad_raw.insert(0, "row", np.asarray(bad_rows, dtype=int) + 1)
     reasons = pd.Series({row: [] for row in bad_rows}, dtype=object)
-    for row, column, rule in bad_cells:
-        reasons[row].append(f"{column}: {rule}")
+    for row, name, rule in bad_cells:
+        reasons[row].append(f"{name}: {rule}")
     bad_raw["problems"] = [("; ".join(reasons[row])) for row in bad_rows]
     good = typed.drop(index=bad_rows).reset_index(drop=True)
     return TableCheck(spec, path, good, bad_raw, problems)
@@ -242,9 +242,8 @@ def load(data_dir: Path, quarantine_dir: Path | None = None) -> DataSet:
         known = None  # customers is unusable (missing column): no false "unknown customer" for every event
     for spec in event_specs:
         checks[spec.name] = check_table(spec, paths[spec.name], known_customers=known)
-    dataset = DataSet(
-        *(_with_optional_columns(checks[spec.name].good, spec) for spec in TABLES), checks=checks  # type: ignore[arg-type]
-    )
+    customers, transactions, interactions = (_with_optional_columns(checks[s.name].good, s) for s in TABLES)
+    dataset = DataSet(customers, transactions, interactions, checks=checks)
     fatal = any(p.row is None for p in dataset.problems)
     if dataset.problems and (quarantine_dir is None or fatal):
         raise ValidationFailed(dataset.problems)

@@ -14,7 +14,7 @@ from retain.errors import RetainError
 TABLE_SUFFIXES = (".parquet", ".csv")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through `write(tmp)` to a temporary file beside `path`, then rename it into place.
 
     A crash or an exception leaves the old file (or none) and no partial one.

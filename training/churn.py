@@ -106,8 +106,9 @@ class ChurnModel:
 
 def _require_both_classes(labels: pd.Series, stage: str) -> None:
     if labels.nunique() < 2:
-        raise RetainError(f"the {stage} cutoff has only one class of churn label ({labels.iloc[0] if len(labels) else 'none'}):"
-                          " need churners and non-churners; use a later --as-of or more data")
+        seen = labels.iloc[0] if len(labels) else "none"
+        raise RetainError(f"the {stage} cutoff has only one class of churn label ({seen}): need churners and"
+                          " non-churners; use a later --as-of or more data")
 
 
 def fit_churn(train: pd.DataFrame, validation: pd.DataFrame, features: Sequence[Feature], label: str,

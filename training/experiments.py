@@ -46,7 +46,8 @@ AUC_SERIES = {
 
 LEAD = ["run", "run_id", "started", "status", "as_of"]
 COLUMNS = [*LEAD, *PARAMS, *METRICS, "champion"]
-HEADERS = {"run_id": "run id", "as_of": "as of", "churn_best_iteration": "trees", "horizon_days": "horizon",
+HEADERS = {"run_id": "run id", "started": "started (UTC)", "as_of": "as of", "churn_best_iteration": "trees",
+           "horizon_days": "horizon",
            **{key: header for key, (header, _) in METRICS.items()}}
 NUMERIC = {HEADERS.get(column, column) for column in [*PARAMS, *METRICS]}
 """Headers of the columns holding numbers (right-aligned when printed)."""

@@ -115,7 +115,8 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     metrics = classification_report(labels, scores["churn_model"], "churn_test")
     for name in ("logistic_rfm", "one_minus_p_alive", "no_service_ablation"):
         metrics[f"baseline_{name}_roc_auc"] = roc_auc(labels, scores[name])
-    metrics["service_features_auc_gain"] = metrics["churn_test_roc_auc"] - metrics["baseline_no_service_ablation_roc_auc"]
+    metrics["service_features_auc_gain"] = (metrics["churn_test_roc_auc"]
+                                            - metrics["baseline_no_service_ablation_roc_auc"])
     metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
     metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
     metrics.update({"rows_train": len(train_rows), "rows_validation": len(validation), "rows_test": len(test),

@@ -8,10 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from mlflow.pyfunc import PythonModel
 
 from training.churn import ChurnModel, FeatureSpace
 from training.clv import MONTH_IN_UNITS, ClvModel, FitAttempt
@@ -37,7 +37,7 @@ def load_churn_artifacts(artifacts: dict[str, str]) -> ChurnModel:
                       np.asarray(meta["calibration_x"]), np.asarray(meta["calibration_y"]))
 
 
-class ChurnPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ChurnPyfunc(PythonModel):  # type: ignore[misc]
     """Feature rows in, calibrated churn probability out."""
 
     model: ChurnModel
@@ -61,7 +61,7 @@ def load_clv_artifacts(artifacts: dict[str, str]) -> ClvModel:
     return ClvModel(**stored)
 
 
-class ClvPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ClvPyfunc(PythonModel):  # type: ignore[misc]
     """RFM rows in, P(alive), expected purchases, expected spend and discounted CLV out."""
 
     model: ClvModel

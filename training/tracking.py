@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
 from retain.errors import RetainError
@@ -72,13 +73,15 @@ def git_commit() -> str:
 
 def table_digest(frames: Mapping[str, pd.DataFrame], as_of: str) -> pd.DataFrame:
     """Per input table: rows and a content digest; the last row digests all of them with `as_of`."""
-    rows = []
+    names, counts, digests = [], [], []
     for name, frame in frames.items():
-        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
-        rows.append({"table": name, "rows": len(frame), "digest": digest})
-    combined = hashlib.sha256((as_of + "".join(r["digest"] for r in rows)).encode()).hexdigest()
-    rows.append({"table": f"all@{as_of}", "rows": sum(r["rows"] for r in rows), "digest": combined})
-    return pd.DataFrame(rows)
+        names.append(name)
+        counts.append(len(frame))
+        digests.append(hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest())
+    names.append(f"all@{as_of}")
+    counts.append(sum(counts))
+    digests.append(hashlib.sha256((as_of + "".join(digests)).encode()).hexdigest())
+    return pd.DataFrame({"table": names, "rows": counts, "digest": digests})
 
 
 def log_lineage(lineage: pd.DataFrame, source: str) -> None:
@@ -86,7 +89,8 @@ def log_lineage(lineage: pd.DataFrame, source: str) -> None:
     digest = str(lineage["digest"].iloc[-1])
     with warnings.catch_warnings():  # MLflow's hints about local sources and int columns do not apply here
         warnings.simplefilter("ignore", UserWarning)
-        dataset = mlflow.data.from_pandas(lineage, source=source, name=str(lineage["table"].iloc[-1]))
+        dataset = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+            lineage, source=source, name=str(lineage["table"].iloc[-1]))
         mlflow.log_input(dataset, context="training")
     mlflow.set_tag("data_digest", digest)
 
@@ -107,7 +111,7 @@ def log_table(frame: pd.DataFrame, name: str) -> None:
     mlflow.log_table(frame, artifact_file=f"tables/{name}.json")
 
 
-def log_pyfunc(name: str, python_model: mlflow.pyfunc.PythonModel, artifacts: dict[str, str],
+def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
                input_example: pd.DataFrame, output_example: pd.DataFrame) -> str:
     """Log a pyfunc model with signature and input example; returns its model URI (not yet registered)."""
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # its cloudpickle notice is about our own class
@@ -153,8 +157,7 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
         for name, uri in model_uris.items():
             if not client.search_registered_models(filter_string=f"name = '{name}'"):
                 client.create_registered_model(name)
-            version = client.create_model_version(name, uri, run_id=run_id)
-            created[name] = str(version.version)
+            created[name] = str(client.create_model_version(name, uri, run_id=run_id).version)
         for name, version in created.items():
             client.set_registered_model_alias(name, CHALLENGER, version)
             if promote[name]:
@@ -162,9 +165,9 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
     except BaseException:
         for name, version in created.items():
             client.delete_model_version(name, version)
-        for (name, alias), version in previous.items():
-            if version is not None:
-                client.set_registered_model_alias(name, alias, version)
+        for (name, alias), old_version in previous.items():
+            if old_version is not None:
+                client.set_registered_model_alias(name, alias, old_version)
         raise
     return created
 
