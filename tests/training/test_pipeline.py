@@ -1,0 +1,190 @@
+"""`retain train` end to end on generated data and a real SQLite MLflow store: the gate in the real registry,
+a crash that changes nothing, the registered models as MLflow loads them, and the command line.
+
+The four training calls are the shared `training_scenario` (tests/training/conftest.py): first, worse, crash,
+forced; each step's registry state is recorded right after it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario
+from training import tracking
+from training.dataset import LABEL
+from training.evaluation import roc_auc
+
+CHURN, CLV = tracking.CHURN_MODEL, tracking.CLV_MODEL
+RFM = ["frequency", "recency", "T", "monetary_value"]
+
+
+def _versions(state: dict[str, Any], name: str) -> list[str]:
+    return [v[0] for v in state[name]["versions"]]
+
+
+def _test_rows(scenario: TrainingScenario) -> pd.DataFrame:
+    """The test cutoff's feature rows, as the signature types them (every numeric feature a double)."""
+    rows = pd.read_parquet(scenario.test_rows_path)
+    return rows.astype({column: "float64" for column in rows.select_dtypes("number").columns if column != LABEL})
+
+
+def test_the_first_model_beats_the_baselines_and_stays_below_the_best_achievable(
+        training_scenario: TrainingScenario) -> None:
+    metrics = training_scenario.steps["first"]["metrics"]
+    auc = metrics["churn_test_roc_auc"]
+    assert auc > metrics["baseline_one_minus_p_alive_roc_auc"]
+    assert auc > metrics["baseline_logistic_rfm_roc_auc"]
+    assert auc < metrics["reference_clairvoyant_roc_auc"]
+    assert auc < metrics["reference_best_achievable_roc_auc"] + 0.02  # sampling noise on 2,000 customers
+    assert metrics["service_features_auc_gain"] == pytest.approx(
+        auc - metrics["baseline_no_service_ablation_roc_auc"])
+    assert 0 < metrics["churn_rate_test"] < 1
+
+
+def test_a_worse_churn_model_is_registered_but_not_promoted(training_scenario: TrainingScenario) -> None:
+    first, worse = training_scenario.steps["first"], training_scenario.steps["worse"]
+    # same data, same test rows: the one-stump model is honestly worse
+    assert worse["plan"] == first["plan"]
+    assert worse["metrics"]["rows_test"] == first["metrics"]["rows_test"]
+    assert worse["metrics"]["churn_test_roc_auc"] < first["metrics"]["churn_test_roc_auc"] - 0.05
+    decision = worse["decisions"][CHURN]
+    assert decision["promote"] is False
+    # the champion was re-scored on this run's test rows and got exactly its own logged AUC back
+    assert f"is worse than champion's {first['metrics']['churn_test_roc_auc']:.4f}" in decision["reason"]
+
+    state = worse["registry"][CHURN]
+    assert worse["versions"][CHURN] == "2"
+    assert _versions(worse["registry"], CHURN) == ["1", "2"]
+    assert state["aliases"] == {"champion": "1", "challenger": "2"}
+    assert state["versions"][1][2] == worse["run_id"]
+
+
+def test_an_equally_good_clv_model_is_promoted(training_scenario: TrainingScenario) -> None:
+    """The CLV model is the same in both runs (same data): equal MAE promotes."""
+    first, worse = training_scenario.steps["first"], training_scenario.steps["worse"]
+    assert worse["metrics"]["clv_purchases_mae"] == pytest.approx(first["metrics"]["clv_purchases_mae"])
+    assert worse["decisions"][CLV]["promote"] is True
+    assert "at least as good as" in worse["decisions"][CLV]["reason"]
+    assert worse["registry"][CLV]["aliases"] == {"champion": "2", "challenger": "2"}
+
+
+def test_force_promotes_the_worse_model(training_scenario: TrainingScenario) -> None:
+    worse, forced = training_scenario.steps["worse"], training_scenario.steps["forced"]
+    assert forced["metrics"]["churn_test_roc_auc"] == pytest.approx(worse["metrics"]["churn_test_roc_auc"])
+    assert forced["decisions"][CHURN]["promote"] is True
+    assert forced["decisions"][CHURN]["reason"].startswith("forced")
+    assert forced["versions"] == {CHURN: "3", CLV: "3"}
+    for name in (CHURN, CLV):
+        assert _versions(forced["registry"], name) == ["1", "2", "3"]
+        assert forced["registry"][name]["aliases"] == {"champion": "3", "challenger": "3"}
+
+
+def test_a_crash_mid_training_changes_nothing(training_scenario: TrainingScenario, mlflow_client: Any) -> None:
+    crash = training_scenario.crash
+    # it failed writing the first plot, after the gate had decided to promote (an equal churn model)
+    assert crash["type"] == "NotADirectoryError", crash["message"]
+    assert "not-a-folder" in crash["message"]
+    assert crash["after"] == crash["before"] == training_scenario.steps["worse"]["registry"]
+    assert crash["before"][CHURN]["aliases"]["champion"] == "1"
+    (run_id, status), = crash["runs"]
+    assert status == "FAILED"
+    run = mlflow_client.get_run(run_id)
+    assert "churn_test_roc_auc" in run.data.metrics  # it did get part-way
+    registered_runs = {v.run_id for name in (CHURN, CLV)
+                       for v in mlflow_client.search_model_versions(f"name = '{name}'")}
+    assert run_id not in registered_runs
+    # the forced run after the crash got version 3: the crash did not use up a version number
+    assert training_scenario.steps["forced"]["versions"][CHURN] == "3"
+
+
+def test_the_churn_champion_loads_by_alias_and_scores_the_test_rows(training_scenario: TrainingScenario,
+                                                                    mlflow_client: Any) -> None:
+    rows = _test_rows(training_scenario)
+    assert len(rows) == TRAIN_CUSTOMERS
+    labels = rows[LABEL].to_numpy()
+    champion = mlflow.pyfunc.load_model(f"models:/{CHURN}@champion")
+    assert champion.metadata.run_id == training_scenario.steps["forced"]["run_id"]
+    predicted = champion.predict(rows.drop(columns=["customer_id", "as_of", LABEL]))
+    assert list(predicted.columns) == ["churn_probability"] and len(predicted) == len(rows)
+    probability = predicted["churn_probability"].to_numpy()
+    assert np.isfinite(probability).all() and ((probability >= 0) & (probability <= 1)).all()
+    # the registered artifact reproduces the metric its run logged, for the champion and for version 1
+    assert roc_auc(labels, probability) == pytest.approx(
+        training_scenario.steps["forced"]["metrics"]["churn_test_roc_auc"])
+    first = mlflow.pyfunc.load_model(f"models:/{CHURN}/1").predict(rows)["churn_probability"].to_numpy()
+    assert roc_auc(labels, first) == pytest.approx(training_scenario.steps["first"]["metrics"]["churn_test_roc_auc"])
+
+
+def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingScenario, mlflow_client: Any) -> None:
+    rows = _test_rows(training_scenario)
+    clv = mlflow.pyfunc.load_model(f"models:/{CLV}@champion")
+    out = clv.predict(rows[RFM])
+    assert list(out.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    assert len(out) == len(rows) and out.notna().all().all()
+    assert out["p_alive"].between(0, 1).all()
+    assert (out[["expected_purchases", "expected_spend", "clv"]] >= 0).all().all()
+    assert (out["expected_spend"] > 0).all()
+    # a customer who has not bought for a long time is less likely alive than a just-seen repeat buyer
+    stale = pd.DataFrame({"frequency": [5.0], "recency": [30.0], "T": [600.0], "monetary_value": [40.0]})
+    fresh = stale.assign(recency=600.0)
+    assert clv.predict(fresh)["p_alive"].iloc[0] > clv.predict(stale)["p_alive"].iloc[0]
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RETAIN_", "MLFLOW_"))}
+    env.update({"RETAIN_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db",
+                "RETAIN_MLFLOW_ARTIFACT_ROOT": str(tmp_path / "store" / "artifacts"),
+                "RETAIN_EXPERIMENT": "cli", "RETAIN_TRAINING_CUTOFFS": "2",
+                "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"})
+    return env
+
+
+def _retain(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("retain")), *args]
+    return subprocess.run(command, cwd=tmp_path, env=_cli_env(tmp_path), capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_cli_train(tmp_path: Path, training_scenario: TrainingScenario) -> None:
+    done = _retain(tmp_path, "train", "--data", str(training_scenario.data_dir), "--as-of", TRAIN_AS_OF.isoformat())
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Churn model on the test cutoff 2025-10-02 (out of time)" in out
+    for row in ("churn model (XGBoost, calibrated)", "without service features (ablation)",
+                "logistic regression on RFM", "1 - P(alive) from BG/NBD", "best achievable (true parameters)"):
+        assert row in out, row
+    assert "CLV holdout: purchases MAE" in out
+    assert "retain-churn v1: promoted to champion (no comparable champion" in out
+    assert "retain-clv v1: promoted to champion" in out
+    assert "Traceback" not in done.stderr
+    # everything went to the store the environment named, inside tmp_path
+    assert (tmp_path / "store" / "mlflow.db").is_file()
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
+    store = f"sqlite:///{tmp_path}/store/mlflow.db"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    assert str(client.get_model_version_by_alias(CHURN, "champion").version) == "1"
+
+
+@pytest.mark.parametrize(("as_of", "message"), [
+    ("2025-13-45", "--as-of must be a date like 2025-06-30, not '2025-13-45'"),
+    ("yesterday", "--as-of must be a date like 2025-06-30, not 'yesterday'"),
+    ("2024-02-01", "no customers with purchases at some training cutoff"),  # before the data starts
+])
+def test_cli_bad_as_of_is_a_clean_error(tmp_path: Path, training_scenario: TrainingScenario, as_of: str,
+                                        message: str) -> None:
+    done = _retain(tmp_path, "train", "--data", str(training_scenario.data_dir), "--as-of", as_of)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "error:" in done.stderr and message in " ".join(done.stderr.split())
+    assert not (tmp_path / "store").exists()  # refused before MLflow was touched
