@@ -96,10 +96,15 @@ class ChurnModel:
         """Calibrated churn probability per row of a feature frame."""
         return self.calibrate(self.raw_probability(self.space.matrix(frame)))
 
-    def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Per-feature contributions to the log-odds (XGBoost's exact tree SHAP), without the bias column."""
+    def contributions(self, matrix: np.ndarray, exact: bool = False) -> np.ndarray:
+        """Per-feature contributions to the log-odds, without the bias column.
+
+        `exact` is XGBoost's TreeSHAP; the default is its approximate (Saabas) attribution, about 50x faster
+        (0.6 s instead of 34 s for 100k customers), which is what makes reasons for a million customers or a
+        1,000-row API call affordable; both add up to the same margin.
+        """
         dmatrix = xgb.DMatrix(matrix, feature_names=self.space.columns)
-        contribs = self.booster.predict(dmatrix, pred_contribs=True,
+        contribs = self.booster.predict(dmatrix, pred_contribs=True, approx_contribs=not exact,
                                         iteration_range=(0, self.best_iteration + 1))
         return np.asarray(contribs)[:, :-1]
 

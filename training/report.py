@@ -28,7 +28,8 @@ def churn_figures(model: ChurnModel, test: pd.DataFrame, labels: np.ndarray,
         "churn_roc": plot_roc(labels, scores["churn_model"], baselines, label="churn model"),
         "churn_reliability": plot_reliability(labels, scores["churn_model"]),
         "churn_gains": plot_gains(labels, scores["churn_model"]),
-        "churn_shap_summary": plot_contributions(model.contributions(matrix), model.space.columns, values),
+        "churn_shap_summary": plot_contributions(model.contributions(matrix, exact=True), model.space.columns,
+                                                 values),
     }
 
 
