@@ -136,7 +136,8 @@ def timed_ours(path: Path, as_of: dt.date, threads: int | None,
 def floor(con: BaseBackend, path: Path, as_of: dt.date, repeat: int) -> Timed:
     """The cheapest query that still groups every known transaction by customer (a count per customer_id):
     no RFM formulation on this engine can beat it."""
-    sql = (f"SELECT customer_id, count(*) FROM read_parquet('{path}') "
+    quoted = str(path).replace("'", "''")
+    sql = (f"SELECT customer_id, count(*) FROM read_parquet('{quoted}') "
            f"WHERE timestamp < TIMESTAMP '{Cutoff(as_of).end.isoformat(sep=' ')}' GROUP BY 1")
     runs = []
     for _ in range(repeat):
