@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features import io as feature_io
@@ -34,6 +35,7 @@ from training.pyfunc import ChurnPyfunc, ClvPyfunc, clv_outputs, save_churn_arti
 from training.report import churn_figures, clv_figures
 
 Progress = Callable[[str], None]
+SIGNATURE_ROWS = 2000
 
 
 @dataclass
@@ -64,7 +66,10 @@ def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
     uri = tracking.champion_uri(client, tracking.CLV_MODEL)  # type: ignore[arg-type]
     if uri is None:
         return None
-    return holdout_metrics(tracking.load_python_model(uri).model, frame)[1]["purchases_mae"]
+    try:
+        return holdout_metrics(tracking.load_python_model(uri).model, frame)[1]["purchases_mae"]
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataFrame, cutoff: dt.date,
@@ -164,9 +169,9 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
 
 def _log_models(churn: ChurnModel, clv_model: object, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
     feature_columns = [c for c in test.columns if c not in ("customer_id", "as_of", LABEL)]
-    example = test.head(5)[feature_columns]
+    example = test.iloc[np.linspace(0, len(test) - 1, min(SIGNATURE_ROWS, len(test))).astype(int)][feature_columns]
     numeric = example.select_dtypes("number").columns
-    example = example.astype({column: "float64" for column in numeric})
+    example = example.astype({column: "float64" for column in numeric}).reset_index(drop=True)
     rfm = example[["frequency", "recency", "T", "monetary_value"]]
     with tracking.scratch_dir() as scratch:
         churn_uri = tracking.log_pyfunc(

@@ -64,9 +64,10 @@ def run(experiment_id: str, run_name: str, tags: Mapping[str, str]) -> Iterator[
 
 
 def git_commit() -> str:
+    """The commit of this code (asked where this file is, not in the caller's working directory)."""
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              timeout=5).stdout.strip()
+                              timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -112,12 +113,13 @@ def log_table(frame: pd.DataFrame, name: str) -> None:
 
 
 def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
-               input_example: pd.DataFrame, output_example: pd.DataFrame) -> str:
-    """Log a pyfunc model with signature and input example; returns its model URI (not yet registered)."""
+               signature_input: pd.DataFrame, signature_output: pd.DataFrame, examples: int = 5) -> str:
+    """Log a pyfunc model; its signature is inferred from a sample large enough to see every column's type and
+    which ones may be missing, its input example is the first few rows. Returns the model URI (unregistered)."""
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # its cloudpickle notice is about our own class
     info = mlflow.pyfunc.log_model(
         name=name, python_model=python_model, artifacts=artifacts,
-        signature=infer_signature(input_example, output_example), input_example=input_example,
+        signature=infer_signature(signature_input, signature_output), input_example=signature_input.head(examples),
         pip_requirements=PIP_REQUIREMENTS,
     )
     return str(info.model_uri)

@@ -50,11 +50,12 @@ def midnight_transactions() -> pd.DataFrame:
 # --- One real training scenario (appended for test_pipeline / test_tracking) -----------------------------
 #
 # Generated data, a real SQLite MLflow store in the pytest temp folder (never the project's mlruns/), and four
-# calls of `training.pipeline.train` in order: a first run, an honestly worse churn model (one depth-1 tree),
-# a run that crashes part-way (its experiment's artifact root lies under a regular file), and the worse model
-# again with force=True. After each step the registry state is recorded, so tests assert on what each step
-# left behind whatever order they run in. Under pytest-xdist the workers share one scenario: the first to
-# get the lock builds it, the others read its JSON summary.
+# calls of `training.pipeline.train` in order: a first run (default ChurnParams but one thread), an honestly
+# worse churn model (one depth-1 tree), a run like the first that crashes part-way (its experiment's artifact
+# root lies under a regular file), and the worse model again with force=True. After each step the registry
+# state is recorded, so tests assert on what each step left behind whatever order they run in. Under
+# pytest-xdist the workers share one scenario: the first to get the lock builds it, the others read its JSON
+# summary.
 
 import datetime as dt  # noqa: E402
 import fcntl  # noqa: E402
@@ -67,6 +68,8 @@ from typing import Any  # noqa: E402
 TRAIN_CUSTOMERS = 2000
 TRAIN_SEED = 20250917
 TRAIN_AS_OF = dt.date(2025, 12, 31)  # the simulated log runs 2024-01-01 .. 2025-12-31
+# one thread: XGBoost's OpenMP threads spin, and pytest-xdist already keeps every core busy
+BEST_CHURN = {"threads": 1}
 WORSE_CHURN = {"max_rounds": 1, "max_depth": 1, "early_stopping_rounds": 1, "threads": 1}
 
 
@@ -79,10 +82,12 @@ def registry_state(client: Any, names: tuple[str, ...] | None = None) -> dict[st
         if not client.search_registered_models(filter_string=f"name = '{name}'"):
             state[name] = None
             continue
-        versions = sorted([str(v.version), v.source, v.run_id, v.status]
-                          for v in client.search_model_versions(f"name = '{name}'"))
+        found = client.search_model_versions(f"name = '{name}'")
+        versions = [[str(v.version), v.source, v.run_id, v.status]
+                    for v in sorted(found, key=lambda v: int(v.version))]
         named = client.get_registered_model(name).aliases
-        state[name] = {"versions": versions, "aliases": {alias: str(version) for alias, version in named.items()}}
+        aliases = {alias: str(version) for alias, version in named.items()}
+        state[name] = {"versions": versions, "aliases": aliases}
     return state
 
 
@@ -101,11 +106,17 @@ class TrainingScenario:
         return self.base / "test_rows.parquet"
 
     def settings(self, **changes: Any) -> Any:
-        from retain.settings import Settings
+        return isolated_settings(**{"mlflow_tracking_uri": self.tracking_uri, "experiment": self.experiment,
+                                    "mlflow_artifact_root": self.artifact_root, "training_cutoffs": 2,
+                                    "seed": TRAIN_SEED, **changes})
 
-        values = {"mlflow_tracking_uri": self.tracking_uri, "mlflow_artifact_root": self.artifact_root,
-                  "experiment": self.experiment, "training_cutoffs": 2, "seed": TRAIN_SEED, **changes}
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+def isolated_settings(**values: Any) -> Any:
+    """Settings from defaults and `values` only: no RETAIN_* / MLFLOW_TRACKING_URI variable, no .env file."""
+    from retain.settings import Settings
+
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    return Settings(_env_file=None, **{**defaults, **values})  # type: ignore[call-arg]
 
 
 def _step(report: Any, client: Any) -> dict[str, Any]:
@@ -132,9 +143,9 @@ def _build_scenario(base: Path) -> dict[str, Any]:
                                "artifact_root": str(base / "artifacts"), "experiment": "test", "steps": {}}
     scenario = TrainingScenario(base, data_dir, summary["tracking_uri"], base / "artifacts", "test", {}, {})
     settings = scenario.settings()
-    worse = ChurnParams(**WORSE_CHURN)
+    best, worse = ChurnParams(**BEST_CHURN), ChurnParams(**WORSE_CHURN)
 
-    first = pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth)
+    first = pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth, churn_params=best)
     client = tracking.configure(settings)
     summary["steps"]["first"] = _step(first, client)
     summary["steps"]["worse"] = _step(pipeline.train(settings, data, data_dir, TRAIN_AS_OF, truth,
@@ -145,7 +156,7 @@ def _build_scenario(base: Path) -> dict[str, Any]:
     broken = scenario.settings(experiment="test-unwritable", mlflow_artifact_root=blocker / "artifacts")
     before = registry_state(client)
     try:
-        pipeline.train(broken, data, data_dir, TRAIN_AS_OF, truth)
+        pipeline.train(broken, data, data_dir, TRAIN_AS_OF, truth, churn_params=best)
     except Exception as error:  # noqa: BLE001 - recorded for the tests to judge
         failure = {"type": type(error).__name__, "message": str(error)}
     else:

@@ -16,13 +16,13 @@ from features.build import FeatureConfig, catalogue
 from features.catalogue import Feature
 from features.snapshot import prepare_sources
 from retain.errors import RetainError
-from retain.ingest import load
+from retain.ingest import DataSet, load
 from retain.sample import write_sample
 from retain.simulate import generate
 from training.churn import ChurnModel, ChurnParams, FeatureSpace, fit_churn, without_service
 from training.dataset import LABEL, training_frames
 from training.evaluation import roc_auc
-from training.labels import plan_cutoffs
+from training.labels import CutoffPlan, churn_labels, plan_cutoffs
 
 CONFIG = FeatureConfig()
 PARAMS = ChurnParams(max_rounds=80, threads=1)
@@ -31,6 +31,8 @@ SEED = 7
 
 @dataclass
 class Fitted:
+    data: DataSet
+    plan: CutoffPlan
     frames: dict[str, pd.DataFrame]
     features: list[Feature]
     model: ChurnModel
@@ -45,7 +47,21 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> Fitted:
     sources = prepare_sources(feature_io.connect(), data, None)
     frames = training_frames(sources, data.customers, data.transactions, plan, CONFIG, 90)
     features = catalogue(CONFIG)
-    return Fitted(frames, features, fit_churn(frames["train"], frames["validation"], features, LABEL, PARAMS, SEED))
+    model = fit_churn(frames["train"], frames["validation"], features, LABEL, PARAMS, SEED)
+    return Fitted(data, plan, frames, features, model)
+
+
+def test_training_frames_are_point_in_time_rows_with_their_labels(fitted: Fitted) -> None:
+    frames, plan, data = fitted.frames, fitted.plan, fitted.data
+    for name, cutoffs in (("train", plan.train), ("validation", (plan.validation,)), ("test", (plan.test,))):
+        day = pd.to_datetime(frames[name]["as_of"]).dt.date
+        assert sorted(day.unique()) == list(cutoffs)
+        for cutoff in cutoffs:
+            rows = frames[name][day == cutoff]
+            assert rows["customer_id"].is_unique and rows["T"].notna().all()  # only customers who had bought
+            expected = churn_labels(data.customers, data.transactions, cutoff, 90)
+            np.testing.assert_array_equal(rows[LABEL].to_numpy(), expected[rows["customer_id"]].to_numpy())
+            assert 0 < rows[LABEL].mean() < 1
 
 
 def test_probabilities_are_probabilities_and_rank_churners_first(fitted: Fitted) -> None:
@@ -95,7 +111,8 @@ def test_learned_space_maps_unseen_categories_to_zero_and_scores_them(fitted: Fi
     rows = fitted.frames["test"].head(20).copy()
     rows["segment"] = pd.array(["never-seen"] * len(rows), dtype="string")
     one_hot = space.matrix(rows)[:, len(space.numeric):]
-    segment_columns = [i for i, c in enumerate(space.columns[len(space.numeric):]) if c.startswith("segment=")]
+    one_hot_names = space.columns[len(space.numeric):]
+    segment_columns = [i for i, c in enumerate(one_hot_names) if c.startswith("segment=")]
     assert segment_columns and not one_hot[:, segment_columns].any()
     unknown = fitted.model.predict_proba(rows)
     rows["segment"] = pd.array([None] * len(rows), dtype="string")

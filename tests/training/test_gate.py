@@ -48,8 +48,8 @@ def test_force_promotes_a_worse_candidate(higher_is_better: bool) -> None:
 @pytest.mark.parametrize("champion", [None, 0.7, math.nan])
 @pytest.mark.parametrize("force", [False, True])
 @pytest.mark.parametrize("higher_is_better", [True, False])
-def test_a_candidate_that_is_not_a_number_never_promotes(candidate: float, champion: float | None, force: bool,
-                                                         higher_is_better: bool) -> None:
+def test_a_candidate_that_is_not_a_number_never_promotes(candidate: float, champion: float | None,
+                                                         force: bool, higher_is_better: bool) -> None:
     decision = decide("ROC-AUC", candidate, champion, higher_is_better, force=force)
     assert not decision.promote
     assert "not a number" in decision.reason

@@ -15,7 +15,6 @@ from features.snapshot import prepare_sources
 from retain.ingest import DataSet, load
 from retain.sample import write_sample
 from retain.simulate import generate
-from training.dataset import LABEL, labelled_features
 from training.labels import churn_labels, plan_cutoffs
 
 AS_OF = dt.date(2024, 6, 30)
@@ -54,7 +53,7 @@ def test_label_window_boundaries() -> None:
         ("E", "2024-07-10 12:00:00"),
         ("F", "2024-07-10 12:00:00"),
         ("G", "2024-07-10 12:00:00"),
-        ("I", "2024-01-05 12:00:00"), ("I", "2025-01-05 12:00:00"),  # before and long after: no purchase in it
+        ("I", "2024-01-05 12:00:00"), ("I", "2025-01-05 12:00:00"),  # before and long after the window
     )
     labels = churn_labels(customers, transactions, AS_OF, HORIZON)
     assert labels.name == "churned"
@@ -100,7 +99,7 @@ def test_plan_is_out_of_time_and_label_windows_never_overlap_later_cutoffs(
     assert plan.test + window_end == as_of  # the test window uses the newest data there is
 
 
-# --- leakage: features at a cutoff are blind to what happens in its label window ------------------------------
+# --- leakage: features at a cutoff are blind to what happens in its label window -------------------------
 
 CUTOFF = dt.date(2025, 3, 31)
 CONFIG = FeatureConfig(windows=(30, 90, 365))
@@ -118,6 +117,11 @@ def _features(data: DataSet) -> pd.DataFrame:
     return sources.features_at(CUTOFF, CONFIG).to_pandas().sort_values("customer_id", ignore_index=True)
 
 
+@pytest.fixture(scope="module")
+def features_before(small_data: DataSet) -> pd.DataFrame:
+    return _features(small_data)
+
+
 def _append(frame: pd.DataFrame, rows: list[dict[str, object]]) -> pd.DataFrame:
     extra = pd.DataFrame(rows, columns=frame.columns).astype(frame.dtypes.to_dict())
     return pd.concat([frame, extra], ignore_index=True)
@@ -129,8 +133,8 @@ def _with(data: DataSet, **frames: pd.DataFrame) -> DataSet:
     return DataSet(tables["customers"], tables["transactions"], tables["interactions"], checks={})
 
 
-def test_features_never_see_the_label_window(small_data: DataSet) -> None:
-    before = _features(small_data)
+def test_features_never_see_the_label_window(small_data: DataSet, features_before: pd.DataFrame) -> None:
+    before = features_before
     labels_before = churn_labels(small_data.customers, small_data.transactions, CUTOFF, HORIZON)
     bought = set(small_data.transactions.loc[small_data.transactions["timestamp"] < pd.Timestamp(CUTOFF),
                                              "customer_id"])
@@ -147,14 +151,16 @@ def test_features_never_see_the_label_window(small_data: DataSet) -> None:
     transactions = _append(small_data.transactions, [
         {"customer_id": x1, "timestamp": window_start, "amount": 500.0, "order_id": "X1"},
         {"customer_id": x2, "timestamp": window_last_second, "amount": 5.0, "order_id": "X2"},
-        {"customer_id": "NEW", "timestamp": window_start + pd.Timedelta(days=2), "amount": 9.0, "order_id": "X3"},
+        {"customer_id": "NEW", "timestamp": window_start + pd.Timedelta(days=2), "amount": 9.0,
+         "order_id": "X3"},
     ])
-    awful = {"channel": "phone", "resolved": False, "transfers": 6, "handle_seconds": 3600.0, "ces": 1, "csat": 1,
-             "nps": 0, "text": "This is the worst service ever. Useless, angry, furious, I hate you. Cancel now!"}
+    awful = {"channel": "phone", "resolved": False, "transfers": 6, "handle_seconds": 3600.0, "ces": 1,
+             "csat": 1, "nps": 0,
+             "text": "This is the worst service ever. Useless, angry, furious, I hate you. Cancel now!"}
     interactions = _append(small_data.interactions, [
         # the first instant after the cutoff, on a case the customer already had (must not reopen it)
-        {"interaction_id": "XI1", "customer_id": x1, "case_id": case_of.get(x1, "XK1"), "opened_at": window_start,
-         "closed_at": window_start + pd.Timedelta(hours=2), **awful},
+        {"interaction_id": "XI1", "customer_id": x1, "case_id": case_of.get(x1, "XK1"),
+         "opened_at": window_start, "closed_at": window_start + pd.Timedelta(hours=2), **awful},
         {"interaction_id": "XI2", "customer_id": stayer, "case_id": "XK2", "opened_at": window_start,
          "closed_at": None, **awful},
         {"interaction_id": "XI3", "customer_id": x3, "case_id": "XK3",
@@ -175,16 +181,12 @@ def test_features_never_see_the_label_window(small_data: DataSet) -> None:
     labels_after = churn_labels(later.customers, later.transactions, CUTOFF, HORIZON)
     changed = labels_after.drop("NEW")[labels_after.drop("NEW") != labels_before]
     assert changed.to_dict() == {x1: 0, x2: 0, stayer: 1}
-
-    frame = labelled_features(prepare_sources(feature_io.connect(), later, None), later.customers,
-                              later.transactions, CUTOFF, CONFIG, HORIZON).set_index("customer_id")
-    assert frame.loc[[x1, x2, stayer], LABEL].to_dict() == {x1: 0, x2: 0, stayer: 1}
-    assert frame.loc[x3, LABEL] == 1  # a contact in the window is no purchase
+    assert labels_after[x3] == 1  # a contact in the window is no purchase
 
 
-def test_the_leakage_check_is_sensitive(small_data: DataSet) -> None:
+def test_the_leakage_check_is_sensitive(small_data: DataSet, features_before: pd.DataFrame) -> None:
     """Control: the same kind of append on the cutoff day itself does change the features (not the label)."""
-    before = _features(small_data).set_index("customer_id")
+    before = features_before.set_index("customer_id")
     customer = before.index[before["T"].notna()][0]
     late_on_cutoff_day = pd.Timestamp(CUTOFF) + pd.Timedelta(hours=23, minutes=59)
     transactions = _append(small_data.transactions, [

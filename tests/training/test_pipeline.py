@@ -7,7 +7,9 @@ forced; each step's registry state is recorded right after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario
-from training import tracking
+from retain.errors import RetainError
+from retain.ingest import load
+from retain.sample import read_truth, write_sample
+from retain.simulate import generate
+from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario, isolated_settings
+from training import pipeline, tracking
 from training.dataset import LABEL
 from training.evaluation import roc_auc
 
@@ -34,7 +40,8 @@ def _versions(state: dict[str, Any], name: str) -> list[str]:
 def _test_rows(scenario: TrainingScenario) -> pd.DataFrame:
     """The test cutoff's feature rows, as the signature types them (every numeric feature a double)."""
     rows = pd.read_parquet(scenario.test_rows_path)
-    return rows.astype({column: "float64" for column in rows.select_dtypes("number").columns if column != LABEL})
+    numeric = [column for column in rows.select_dtypes("number").columns if column != LABEL]
+    return rows.astype(dict.fromkeys(numeric, "float64"))
 
 
 def test_the_first_model_beats_the_baselines_and_stays_below_the_best_achievable(
@@ -88,17 +95,21 @@ def test_force_promotes_the_worse_model(training_scenario: TrainingScenario) -> 
         assert forced["registry"][name]["aliases"] == {"champion": "3", "challenger": "3"}
 
 
-def test_a_crash_mid_training_changes_nothing(training_scenario: TrainingScenario, mlflow_client: Any) -> None:
+def test_a_crash_mid_training_changes_nothing(training_scenario: TrainingScenario,
+                                              mlflow_client: Any) -> None:
     crash = training_scenario.crash
-    # it failed writing the first plot, after the gate had decided to promote (an equal churn model)
+    # it failed writing the first plot, after fitting, evaluating and gating both models
     assert crash["type"] == "NotADirectoryError", crash["message"]
     assert "not-a-folder" in crash["message"]
     assert crash["after"] == crash["before"] == training_scenario.steps["worse"]["registry"]
     assert crash["before"][CHURN]["aliases"]["champion"] == "1"
     (run_id, status), = crash["runs"]
     assert status == "FAILED"
-    run = mlflow_client.get_run(run_id)
-    assert "churn_test_roc_auc" in run.data.metrics  # it did get part-way
+    logged = mlflow_client.get_run(run_id).data.metrics
+    # it got part-way, with a churn model as good as the champion's: had it finished, the gate would have
+    # promoted it (equal promotes), so the unchanged champion alias is the crash's doing, not the gate's
+    assert logged["churn_test_roc_auc"] == pytest.approx(
+        training_scenario.steps["first"]["metrics"]["churn_test_roc_auc"])
     registered_runs = {v.run_id for name in (CHURN, CLV)
                        for v in mlflow_client.search_model_versions(f"name = '{name}'")}
     assert run_id not in registered_runs
@@ -121,10 +132,12 @@ def test_the_churn_champion_loads_by_alias_and_scores_the_test_rows(training_sce
     assert roc_auc(labels, probability) == pytest.approx(
         training_scenario.steps["forced"]["metrics"]["churn_test_roc_auc"])
     first = mlflow.pyfunc.load_model(f"models:/{CHURN}/1").predict(rows)["churn_probability"].to_numpy()
-    assert roc_auc(labels, first) == pytest.approx(training_scenario.steps["first"]["metrics"]["churn_test_roc_auc"])
+    assert roc_auc(labels, first) == pytest.approx(
+        training_scenario.steps["first"]["metrics"]["churn_test_roc_auc"])
 
 
-def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingScenario, mlflow_client: Any) -> None:
+def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingScenario,
+                                                   mlflow_client: Any) -> None:
     rows = _test_rows(training_scenario)
     clv = mlflow.pyfunc.load_model(f"models:/{CLV}@champion")
     out = clv.predict(rows[RFM])
@@ -139,14 +152,23 @@ def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingSc
     assert clv.predict(fresh)["p_alive"].iloc[0] > clv.predict(stale)["p_alive"].iloc[0]
 
 
-# --- the command line ----------------------------------------------------------------------------------------
+# --- the command line ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cli_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Its own small data folder, so the command-line tests need not wait for the shared scenario."""
+    folder = tmp_path_factory.mktemp("cli-data")
+    write_sample(generate(1000, 99), folder)
+    return folder
+
 
 def _cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETAIN_", "MLFLOW_"))}
     env.update({"RETAIN_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db",
                 "RETAIN_MLFLOW_ARTIFACT_ROOT": str(tmp_path / "store" / "artifacts"),
                 "RETAIN_EXPERIMENT": "cli", "RETAIN_TRAINING_CUTOFFS": "2",
-                "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"})
+                "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200",
+                "OMP_WAIT_POLICY": "PASSIVE"})  # no OpenMP spinning on cores other tests are using
     return env
 
 
@@ -156,13 +178,14 @@ def _retain(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=600)
 
 
-def test_cli_train(tmp_path: Path, training_scenario: TrainingScenario) -> None:
-    done = _retain(tmp_path, "train", "--data", str(training_scenario.data_dir), "--as-of", TRAIN_AS_OF.isoformat())
+def test_cli_train(tmp_path: Path, cli_data: Path) -> None:
+    done = _retain(tmp_path, "train", "--data", str(cli_data), "--as-of", TRAIN_AS_OF.isoformat())
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "Churn model on the test cutoff 2025-10-02 (out of time)" in out
+    assert "Churn model on the test cutoff 2025-10-02" in out
     for row in ("churn model (XGBoost, calibrated)", "without service features (ablation)",
-                "logistic regression on RFM", "1 - P(alive) from BG/NBD", "best achievable (true parameters)"):
+                "logistic regression on RFM", "1 - P(alive) from BG/NBD",
+                "best achievable (true parameters)"):
         assert row in out, row
     assert "CLV holdout: purchases MAE" in out
     assert "retain-churn v1: promoted to champion (no comparable champion" in out
@@ -173,18 +196,28 @@ def test_cli_train(tmp_path: Path, training_scenario: TrainingScenario) -> None:
     assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
     store = f"sqlite:///{tmp_path}/store/mlflow.db"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
-    assert str(client.get_model_version_by_alias(CHURN, "champion").version) == "1"
+    champion = client.get_model_version_by_alias(CHURN, "champion")
+    assert str(champion.version) == "1"
+    # run from a folder outside the repository, the run still names the code's commit (not "unknown")
+    commit = client.get_run(champion.run_id).data.tags["git_commit"]
+    in_a_repository = tracking.git_commit() != "unknown"
+    assert re.fullmatch(r"[0-9a-f]{40}", commit) if in_a_repository else commit == "unknown"
 
 
-@pytest.mark.parametrize(("as_of", "message"), [
-    ("2025-13-45", "--as-of must be a date like 2025-06-30, not '2025-13-45'"),
-    ("yesterday", "--as-of must be a date like 2025-06-30, not 'yesterday'"),
-    ("2024-02-01", "no customers with purchases at some training cutoff"),  # before the data starts
-])
-def test_cli_bad_as_of_is_a_clean_error(tmp_path: Path, training_scenario: TrainingScenario, as_of: str,
-                                        message: str) -> None:
-    done = _retain(tmp_path, "train", "--data", str(training_scenario.data_dir), "--as-of", as_of)
+def test_cli_bad_as_of_is_a_clean_error(tmp_path: Path, cli_data: Path) -> None:
+    done = _retain(tmp_path, "train", "--data", str(cli_data), "--as-of", "2025-13-45")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
-    assert "error:" in done.stderr and message in " ".join(done.stderr.split())
+    assert "error: --as-of must be a date like 2025-06-30, not '2025-13-45'" in " ".join(done.stderr.split())
     assert not (tmp_path / "store").exists()  # refused before MLflow was touched
+
+
+def test_an_as_of_without_enough_history_is_refused_before_mlflow_is_touched(tmp_path: Path,
+                                                                             cli_data: Path) -> None:
+    settings = isolated_settings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/store/mlflow.db",
+                                 mlflow_artifact_root=tmp_path / "store" / "artifacts", training_cutoffs=2)
+    refused = (r"no customers with purchases at some training cutoff \(2023-04-07 .. 2023-11-03\);"
+               r" --as-of needs")
+    with pytest.raises(RetainError, match=refused):
+        pipeline.train(settings, load(cli_data), cli_data, dt.date(2024, 2, 1), read_truth(cli_data))
+    assert not (tmp_path / "store").exists()
