@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import threading
 import time
@@ -23,8 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.sentiment_cache import SentimentStats, cache_path, score_interactions
-from retain.simulate import generate
+# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from features.sentiment_cache import SentimentStats, cache_path, score_interactions  # noqa: E402
+from retain.simulate import generate  # noqa: E402
 
 NEW_SHARE = 0.01
 
