@@ -42,3 +42,17 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
+    api_keys_file: Path | None = Field(
+        default=None,
+        description='JSON file of hashed API keys by role: {"reader": [sha256 hex, ...], "admin": [...]} '
+                    "(`retain api-key` writes it).",
+    )
+    api_key_hashes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="More hashed API keys by role, same shape as the file (RETAIN_API_KEY_HASHES as JSON).",
+    )
+    api_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0,
+        description="Largest request body the API accepts (a full 1,000-row /v1/score batch is ~3-4 MB).",
+    )
+    api_metrics_public: bool = Field(default=True, description="Serve /metrics without an API key.")

@@ -1,0 +1,214 @@
+"""Request and response schemas of the API, one family per resource; the feature row is built from the
+feature catalogue, so the /v1/score contract is exactly the columns the feature pipeline produces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    confloat,
+    create_model,
+    model_validator,
+)
+
+from features.catalogue import Feature
+
+MAX_ITEMS = 1000
+MAX_ID_LENGTH = 200
+MAX_CATEGORY_LENGTH = 100
+
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+Tier = Literal["low", "medium", "high"]
+
+
+def _iso_day(value: object) -> object:
+    if not isinstance(value, str | dt.date):
+        raise ValueError("should be a date string like 2025-12-31")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
+
+
+class ErrorMessage(BaseModel):
+    """A client or server error; the message names the field or header at fault."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class BatchMeta(BaseModel):
+    """The score batch an answer comes from."""
+
+    batch_id: str
+    as_of: str = Field(description="Cutoff day of the features the batch was scored on.")
+    scored_at: str
+    customers: int
+    churn_model_version: str = Field(description="retain-churn version that scored the batch.")
+    clv_model_version: str = Field(description="retain-clv version that scored the batch.")
+
+
+class ModelVersions(BaseModel):
+    """The champion versions loaded for on-demand scoring."""
+
+    churn_model_version: str
+    clv_model_version: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    batch: BatchMeta | None = None
+    score_age_seconds: float | None = Field(default=None, description="Seconds since the batch was scored.")
+    models: ModelVersions | None = None
+    loaded_at: dt.datetime
+    problems: list[str] = Field(default_factory=list, description="What could not be loaded, when not ready.")
+
+
+class CustomerScore(BaseModel):
+    """One customer's latest score. CLV figures are null for a customer without a purchase."""
+
+    customer_id: str
+    segment: str | None = None
+    churn_probability: float | None
+    risk_tier: Tier | None
+    p_alive: float | None
+    expected_purchases: float | None = Field(description="Expected repeat purchases over the CLV horizon.")
+    clv: float | None = Field(description="Discounted expected spend over the CLV horizon.")
+    value_at_risk: float | None = Field(description="CLV x churn probability.")
+    reasons: list[str] = Field(description="Up to three reasons that push the churn score up, strongest first.")
+
+
+class CustomerDetail(CustomerScore):
+    """A customer's score with the batch it comes from."""
+
+    batch_id: str
+    as_of: str
+    scored_at: str
+    churn_model_version: str
+    clv_model_version: str
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_ITEMS,
+                                           description=f"1 to {MAX_ITEMS:,} customer ids.")
+
+
+class LookupResponse(BaseModel):
+    batch: BatchMeta
+    found: list[CustomerScore] = Field(description="Scores of the known ids, in request order, once each.")
+    unknown_ids: list[str] = Field(description="Requested ids without a score in this batch.")
+
+
+class AtRiskPage(BaseModel):
+    batch: BatchMeta
+    items: list[CustomerScore] = Field(description="Ordered by value at risk, highest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ScoredRow(BaseModel):
+    customer_id: str
+    churn_probability: float | None
+    risk_tier: Tier | None
+    p_alive: float | None
+    expected_purchases: float | None
+    clv: float | None
+    value_at_risk: float | None
+    reasons: list[str]
+
+
+class ScoreResponse(BaseModel):
+    churn_model_version: str
+    clv_model_version: str
+    results: list[ScoredRow] = Field(description="One result per request row, in order.")
+
+
+# --- The feature row of POST /v1/score, from the catalogue ---------------------------------------------------
+
+BOUNDS: dict[str, tuple[float, float]] = {  # by kind; plain limits that also keep values finite in float32
+    "count": (0, 1e9), "total": (0, 1e12), "period": (0, 1e6), "rate": (0, 1e9), "days": (0, 1e6),
+    "amount": (0, 1e12), "score": (-1e6, 1e6),
+}
+SCORE_BOUNDS: dict[str, tuple[float, float]] = {"ces_": (1, 7), "sentiment_trend": (-2, 2), "sentiment_": (-1, 1)}
+SHARE = re.compile(r".*(share|_rate)(_\d+d)?")  # shares and resolution/reopen rates lie in [0, 1]
+CATEGORY_VALUES: dict[str, tuple[str, ...]] = {"nps_last_class": ("promoter", "passive", "detractor")}
+
+
+def _bounds(feature: Feature) -> tuple[float, float]:
+    if feature.kind == "rate" and SHARE.fullmatch(feature.name):
+        return 0, 1
+    if feature.kind == "score":
+        for prefix, bounds in SCORE_BOUNDS.items():
+            if feature.name.startswith(prefix):
+                return bounds
+    return BOUNDS[feature.kind]
+
+
+def _field(feature: Feature) -> tuple[Any, Any]:
+    if feature.kind == "category":
+        values = CATEGORY_VALUES.get(feature.name)
+        kind: Any = (Literal[values] if values  # type: ignore[valid-type]
+                     else Annotated[str, StringConstraints(max_length=MAX_CATEGORY_LENGTH)])
+        return kind | None, Field(default=None, description=feature.definition)
+    low, high = _bounds(feature)
+    number = confloat(strict=True, ge=low, le=high, allow_inf_nan=False)  # no "1" or true for 1.0
+    default = 0.0 if feature.zero_when_absent else None
+    note = " Missing means 0." if feature.zero_when_absent else " May be null or missing."
+    return number | None, Field(default=default, description=feature.definition + note)
+
+
+def _rfm_in_order(row: BaseModel) -> BaseModel:
+    """frequency <= recency <= T, as the feature pipeline computes them (lifetimes' conventions)."""
+    frequency, recency, periods = (getattr(row, name, None) for name in ("frequency", "recency", "T"))
+    if recency is not None and periods is not None and recency > periods:
+        raise ValueError(f"recency ({recency:g}) must not exceed T ({periods:g})")
+    if frequency is not None and recency is not None and frequency > recency:
+        raise ValueError(f"frequency ({frequency:g}) must not exceed recency ({recency:g})")
+    return row
+
+
+def feature_row_model(features: Sequence[Feature]) -> type[BaseModel]:
+    """The pydantic model of one feature row: customer_id plus every catalogue column, unknown keys refused."""
+    fields: dict[str, Any] = {
+        "customer_id": (CustomerId, Field(description="The customer the row describes.")),
+        "as_of": (IsoDate | None, Field(default=None, description="Cutoff day of the features (informative).")),
+    }
+    fields.update({feature.name: _field(feature) for feature in features})
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "FeatureRow", __config__=ConfigDict(extra="forbid"),
+        __validators__={"rfm_in_order": model_validator(mode="after")(_rfm_in_order)},  # type: ignore[dict-item]
+        **fields,
+    )
+
+
+def score_request_model(row: type[BaseModel]) -> type[BaseModel]:
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "ScoreRequest", __config__=ConfigDict(extra="forbid"),
+        rows=(list[row], Field(min_length=1, max_length=MAX_ITEMS,  # type: ignore[valid-type]
+                                description=f"1 to {MAX_ITEMS:,} feature rows.")),
+    )
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an operation can answer."""
+    described = {
+        401: "No API key, or an unknown one (send it as X-API-Key).",
+        403: "The API key's role may not do this.",
+        404: "No such customer in the served batch.",
+        409: "The cursor belongs to a batch that is no longer served.",
+        413: "The request body is too large.",
+        503: "The score batch or the models are not loaded.",
+    }
+    return {code: {"model": ErrorMessage, "description": described[code]} for code in codes}

@@ -1,0 +1,238 @@
+"""What the service serves: one immutable snapshot of the score batch, the champion models and the API keys.
+
+`AppState.snapshot` is a single reference; a reload builds a complete new `Snapshot` off to the side and then
+swaps that reference in one assignment. A request takes the snapshot once when it starts (`deps.SnapshotDep`),
+so requests in flight finish on the old batch and models while new ones get the new ones; nothing is ever
+mutated in place. Reloads are serialised, and a reload that cannot load everything keeps the old snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retain.errors import RetainError
+from retain.settings import Settings
+from serving.auth import KeyRing, load_keyring
+from serving.batch import risk_tiers
+from serving.scoring import load_champions
+from serving.store import BatchInfo, ScoreBatch, store_dir
+from training.churn import ChurnModel
+from training.clv import ClvModel
+from training.pyfunc import RFM_INPUT, clv_outputs
+from training.reasons import reason_codes
+
+FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk")
+REASONS = ("reason_1", "reason_2", "reason_3")
+TIER_CODES = {"low": 0, "medium": 1, "high": 2}
+
+
+def _number(value: object) -> float | None:
+    number = float(value)  # type: ignore[arg-type]
+    return number if np.isfinite(number) else None
+
+
+def _texts(series: pd.Series) -> np.ndarray:
+    values = series.astype(object).to_numpy()
+    return np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    """A loaded batch as plain numpy columns: O(1) rows by id, and at-risk pages by numpy masks."""
+
+    info: BatchInfo
+    position: Mapping[str, int]
+    ids: np.ndarray
+    segments: np.ndarray
+    tiers: np.ndarray
+    floats: Mapping[str, np.ndarray]
+    reasons: np.ndarray
+    tier_codes: np.ndarray
+    segment_codes: np.ndarray
+    segment_index: Mapping[str, int]
+
+    @classmethod
+    def from_batch(cls, batch: ScoreBatch) -> ScoreView:
+        frame = batch.frame
+        segments = _texts(frame["segment"]) if "segment" in frame else np.full(len(frame), None, dtype=object)
+        tiers = _texts(frame["risk_tier"])
+        codes, uniques = pd.factorize(pd.Series(segments, dtype=object), use_na_sentinel=True)
+        view = cls(
+            info=batch.info, position=batch.position, ids=_texts(frame["customer_id"].astype(str)),
+            segments=segments, tiers=tiers,
+            floats={name: frame[name].to_numpy(dtype=float, na_value=np.nan) for name in FLOATS},
+            reasons=np.column_stack([_texts(frame[name]) for name in REASONS]),
+            tier_codes=np.array([TIER_CODES.get(t, -1) for t in tiers], dtype=np.int8),
+            segment_codes=codes.astype(np.int32), segment_index={str(u): i for i, u in enumerate(uniques)},
+        )
+        for array in (view.ids, view.segments, view.tiers, view.reasons, view.tier_codes, view.segment_codes,
+                      *view.floats.values()):
+            array.setflags(write=False)  # a snapshot is shared by concurrent requests: read-only
+        return view
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def record(self, i: int) -> dict[str, Any]:
+        """One customer's score as plain JSON-ready values (missing figures as None)."""
+        row: dict[str, Any] = {"customer_id": self.ids[i], "segment": self.segments[i],
+                                  "risk_tier": self.tiers[i]}
+        for name, column in self.floats.items():
+            row[name] = _number(column[i])
+        row["reasons"] = [r for r in self.reasons[i] if r is not None]
+        return row
+
+    def records(self, positions: Sequence[int]) -> list[dict[str, Any]]:
+        return [self.record(i) for i in positions]
+
+    def scan(self, start: int, limit: int, tier: str | None = None, segment: str | None = None,
+             min_clv: float | None = None) -> tuple[list[int], int | None]:
+        """Up to `limit` row positions from `start` on that pass the filters (in batch order, i.e. by value at
+        risk), and the position the next page starts at (None when there is no further match)."""
+        tests: list[Callable[[int, int], np.ndarray]] = []
+        if tier is not None:
+            tier_code = TIER_CODES[tier]
+            tests.append(lambda a, b: self.tier_codes[a:b] == tier_code)
+        if segment is not None:
+            segment_code = self.segment_index.get(segment)
+            if segment_code is None:
+                return [], None
+            tests.append(lambda a, b: self.segment_codes[a:b] == segment_code)
+        if min_clv is not None:
+            clv = self.floats["clv"]
+            tests.append(lambda a, b: clv[a:b] >= min_clv)
+        found: list[int] = []
+        position, step, total = start, max(1024, 4 * limit), len(self)
+        while position < total and len(found) <= limit:
+            end = min(total, position + step)
+            if tests:
+                mask = tests[0](position, end)
+                for test in tests[1:]:
+                    mask &= test(position, end)
+                hits = np.flatnonzero(mask) + position
+            else:
+                hits = np.arange(position, end)
+            found.extend(hits[: limit + 1 - len(found)].tolist())
+            position, step = end, step * 2
+        if len(found) > limit:
+            return found[:limit], found[limit]
+        return found, None
+
+
+@dataclass(frozen=True)
+class Models:
+    """The champion models and the settings on-demand scoring needs, with their registry versions."""
+
+    churn: ChurnModel
+    clv: ClvModel
+    churn_version: str
+    clv_version: str
+    horizon_months: int
+    monthly_discount_rate: float
+    medium_risk: float
+    high_risk: float
+
+    def columns(self) -> list[str]:
+        return [*self.churn.space.numeric, *self.churn.space.categories]
+
+    def score(self, rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+        """Churn probability, tier, CLV figures, value at risk and reasons per feature row; the same
+        computation as batch scoring, on a float matrix straight into the booster."""
+        space = self.churn.space
+        parts = [np.array([[row.get(c) for c in space.numeric] for row in rows], dtype=np.float32)
+                 .reshape(len(rows), len(space.numeric))]
+        for name, vocab in space.categories.items():
+            values = np.array([row.get(name) for row in rows], dtype=object)
+            parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(np.float32))
+        matrix = np.hstack(parts)
+        probability = self.churn.calibrate(self.churn.raw_probability(matrix))
+        reasons = reason_codes(self.churn.contributions(matrix), space.columns,
+                               pd.DataFrame(matrix, columns=space.columns))
+        rfm = pd.DataFrame({c: [row.get(c) for row in rows] for c in RFM_INPUT}, dtype=float)
+        value = clv_outputs(self.clv, rfm, self.horizon_months, self.monthly_discount_rate)
+        tiers = risk_tiers(probability, self.medium_risk, self.high_risk)
+        p_alive, purchases, clv = (value[c].to_numpy(dtype=float) for c in ("p_alive", "expected_purchases", "clv"))
+        return [{"customer_id": row.get("customer_id"), "churn_probability": _number(probability[i]),
+                 "risk_tier": tiers[i], "p_alive": _number(p_alive[i]),
+                 "expected_purchases": _number(purchases[i]), "clv": _number(clv[i]),
+                 "value_at_risk": _number(clv[i] * probability[i]), "reasons": reasons[i]}
+                for i, row in enumerate(rows)]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one request reads. `problems` says what could not be loaded (then it is not ready)."""
+
+    view: ScoreView | None
+    models: Models | None
+    keys: KeyRing
+    loaded_at: dt.datetime
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def ready(self) -> bool:
+        return self.view is not None and self.models is not None
+
+
+def load_models(settings: Settings, feature_names: Collection[str]) -> Models:
+    churn, clv, churn_version, clv_version = load_champions(settings)
+    models = Models(churn, clv, churn_version, clv_version, settings.clv_horizon_months,  # type: ignore[arg-type]
+                    settings.monthly_discount_rate, settings.medium_risk_threshold, settings.high_risk_threshold)
+    unknown = [c for c in models.columns() if c not in feature_names]
+    if unknown:
+        raise RetainError(f"churn champion v{churn_version} reads columns the feature catalogue lacks: "
+                          f"{', '.join(unknown[:10])}; check the feature settings")
+    return models
+
+
+def load_snapshot(settings: Settings, feature_names: Collection[str]) -> Snapshot:
+    """Load what can be loaded; every part that fails is named in `problems`."""
+    keys = load_keyring(settings)
+    problems: list[str] = []
+    view: ScoreView | None = None
+    models: Models | None = None
+    try:
+        view = ScoreView.from_batch(ScoreBatch.load(store_dir(settings.data_dir)))
+    except (RetainError, OSError, ValueError, KeyError) as error:
+        problems.append(f"score store: {error}")
+    try:
+        models = load_models(settings, feature_names)
+    except Exception as error:  # noqa: BLE001 - a registry or artifact failure of any kind means "not ready"
+        problems.append(f"models: {type(error).__name__}: {error}")
+    return Snapshot(view, models, keys, dt.datetime.now(dt.UTC), tuple(problems))
+
+
+class ReloadFailed(RetainError):
+    """A reload could not load everything; the old snapshot is still served."""
+
+
+class AppState:
+    """Holds the current snapshot; `reload` swaps in a new one atomically or not at all."""
+
+    def __init__(self, settings: Settings, feature_names: Collection[str], snapshot: Snapshot) -> None:
+        self.settings = settings
+        self.feature_names = frozenset(feature_names)
+        self._snapshot = snapshot
+        self._reload_lock = threading.Lock()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def reload(self) -> Snapshot:
+        with self._reload_lock:
+            try:
+                fresh = load_snapshot(self.settings, self.feature_names)
+            except RetainError as error:
+                raise ReloadFailed(f"{error}") from None
+            if not fresh.ready:
+                raise ReloadFailed("; ".join(fresh.problems))
+            self._snapshot = fresh  # the one assignment that switches every new request over
+            return fresh

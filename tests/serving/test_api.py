@@ -1,0 +1,220 @@
+"""Each route's happy path, against the real server over the real store and registry."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.serving.conftest import AS_OF, Keys, Store
+
+SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
+
+
+def reader(keys: Keys) -> dict[str, str]:
+    return {"X-API-Key": keys.reader}
+
+
+def same_number(got: object, expected: object) -> bool:
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)):
+        return got is None
+    return got is not None and math.isclose(float(got), float(expected), rel_tol=1e-9, abs_tol=1e-12)  # type: ignore[arg-type]
+
+
+def assert_matches_batch(item: dict, row: pd.Series) -> None:
+    assert item["customer_id"] == row["customer_id"]
+    assert item["risk_tier"] == row["risk_tier"]
+    for name in SCORE_FIELDS:
+        assert same_number(item[name], row[name]), (name, item[name], row[name])
+    expected = [r for r in (row["reason_1"], row["reason_2"], row["reason_3"]) if isinstance(r, str)]
+    assert item["reasons"] == expected
+
+
+def test_health_and_ready_need_no_key(client: httpx.Client, store: Store) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True and body["problems"] == []
+    assert body["batch"]["batch_id"] == store.batch_id
+    assert body["batch"]["as_of"] == AS_OF.isoformat()
+    assert body["batch"]["customers"] == len(store.scores())
+    assert body["models"] == {"churn_model_version": "1", "clv_model_version": "1"}
+    assert 0 <= body["score_age_seconds"] < 24 * 3600
+
+
+def test_docs_and_openapi_are_served(client: httpx.Client) -> None:
+    assert "swagger" in client.get("/docs").text.lower()
+    spec = client.get("/openapi.json").json()
+    assert {"/health", "/ready", "/metrics", "/v1/customers/{customer_id}", "/v1/customers/lookup",
+            "/v1/at-risk", "/v1/score", "/v1/admin/reload"} <= set(spec["paths"])
+    assert spec["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": spec["components"]["securitySchemes"]["ApiKey"]["description"]}
+
+
+def test_customer_is_the_latest_batch_score(client: httpx.Client, store: Store, keys: Keys) -> None:
+    scores = store.scores()
+    for row in (scores.iloc[0], scores.iloc[len(scores) // 2], scores.iloc[-1]):
+        response = client.get(f"/v1/customers/{row['customer_id']}", headers=reader(keys))
+        assert response.status_code == 200
+        body = response.json()
+        assert_matches_batch(body, row)
+        assert body["batch_id"] == store.batch_id and body["as_of"] == AS_OF.isoformat()
+        assert body["churn_model_version"] == "1" and body["scored_at"]
+
+
+def test_unknown_customer_is_404_naming_it(client: httpx.Client, keys: Keys) -> None:
+    response = client.get("/v1/customers/no-such-customer", headers=reader(keys))
+    assert response.status_code == 404
+    assert "customer_id 'no-such-customer'" in response.json()["detail"]
+
+
+def test_lookup_lists_found_and_unknown(client: httpx.Client, store: Store, keys: Keys) -> None:
+    scores = store.scores().set_index("customer_id", drop=False)
+    known = scores.index[[5, 0, 42]].tolist()
+    asked = [known[0], "ghost-1", known[1], known[0], known[2], "ghost-2"]
+    response = client.post("/v1/customers/lookup", json={"customer_ids": asked}, headers=reader(keys))
+    assert response.status_code == 200
+    body = response.json()
+    assert [item["customer_id"] for item in body["found"]] == known
+    assert body["unknown_ids"] == ["ghost-1", "ghost-2"]
+    assert body["batch"]["batch_id"] == store.batch_id
+    for item in body["found"]:
+        assert_matches_batch(item, scores.loc[item["customer_id"]])
+
+
+def test_lookup_takes_a_thousand_ids(client: httpx.Client, store: Store, keys: Keys) -> None:
+    ids = store.scores()["customer_id"].tolist()[:1000]
+    body = client.post("/v1/customers/lookup", json={"customer_ids": ids}, headers=reader(keys)).json()
+    assert len(body["found"]) == 1000 and body["unknown_ids"] == []
+
+
+def test_admin_may_read_and_env_keys_work(client: httpx.Client, store: Store, keys: Keys) -> None:
+    customer = store.scores()["customer_id"].iloc[0]
+    for key in (keys.admin, keys.env_reader):
+        assert client.get(f"/v1/customers/{customer}", headers={"X-API-Key": key}).status_code == 200
+
+
+def _all_pages(client: httpx.Client, keys: Keys, **params: object) -> tuple[list[dict], int]:
+    items: list[dict] = []
+    cursor, pages = None, 0
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/v1/at-risk", params=query, headers=reader(keys))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["items"]) <= int(params.get("limit", 50))  # type: ignore[call-overload]
+        assert response.headers.get("x-next-cursor") == body["next_cursor"]
+        items += body["items"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items, pages
+        assert body["items"], "a page before the last is never empty"
+
+
+def _non_increasing(values: list[float | None]) -> bool:
+    present = [v for v in values if v is not None]
+    nulls_last = all(v is None for v in values[len(present):])
+    return nulls_last and all(a >= b for a, b in zip(present, present[1:], strict=False))
+
+
+def test_at_risk_pages_cover_the_batch_in_order(client: httpx.Client, store: Store, keys: Keys) -> None:
+    scores = store.scores()
+    items, pages = _all_pages(client, keys, limit=97)
+    ids = [item["customer_id"] for item in items]
+    assert len(ids) == len(set(ids)), "no customer appears twice"
+    assert ids == scores["customer_id"].tolist(), "every customer, in the batch's order"
+    assert pages == math.ceil(len(scores) / 97)
+    assert _non_increasing([item["value_at_risk"] for item in items])
+    first = client.get("/v1/at-risk", headers=reader(keys)).json()
+    assert [item["customer_id"] for item in first["items"]] == ids[:50]
+
+
+@pytest.mark.parametrize("filters", [
+    {"tier": "high"}, {"tier": "low", "limit": 33}, {"segment": "premium"}, {"min_clv": "median"},
+    {"tier": "medium", "segment": "basic", "min_clv": "median", "limit": 7},
+])
+def test_at_risk_filters(client: httpx.Client, store: Store, keys: Keys, filters: dict) -> None:
+    scores = store.scores()
+    params = dict(filters)
+    mask = np.ones(len(scores), dtype=bool)
+    if "tier" in params:
+        mask &= (scores["risk_tier"] == params["tier"]).to_numpy()
+    if "segment" in params:
+        mask &= (scores["segment"] == params["segment"]).to_numpy()
+    if "min_clv" in params:
+        params["min_clv"] = float(scores["clv"].median())
+        mask &= (scores["clv"] >= params["min_clv"]).fillna(False).to_numpy()
+    expected = scores.loc[mask, "customer_id"].tolist()
+    assert expected, "the filter should select someone in the generated data"
+    items, _ = _all_pages(client, keys, limit=params.pop("limit", 50), **params)
+    assert [item["customer_id"] for item in items] == expected
+    assert _non_increasing([item["value_at_risk"] for item in items])
+
+
+def test_at_risk_unknown_segment_is_an_empty_last_page(client: httpx.Client, keys: Keys) -> None:
+    body = client.get("/v1/at-risk", params={"segment": "no-such-segment"}, headers=reader(keys)).json()
+    assert body["items"] == [] and body["next_cursor"] is None
+
+
+@pytest.mark.parametrize("how", ["format", "accept"])
+def test_at_risk_csv_is_the_same_page(client: httpx.Client, keys: Keys, how: str) -> None:
+    params = {"limit": 40, "tier": "high"}
+    page = client.get("/v1/at-risk", params=params, headers=reader(keys))
+    cursor = page.json()["next_cursor"]
+    second_json = client.get("/v1/at-risk", params={**params, "cursor": cursor}, headers=reader(keys))
+    extra = {"format": "csv"} if how == "format" else {}
+    headers = {**reader(keys), **({"Accept": "text/csv"} if how == "accept" else {})}
+    second_csv = client.get("/v1/at-risk", params={**params, **extra, "cursor": cursor}, headers=headers)
+    assert second_csv.status_code == 200
+    assert second_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in second_csv.headers["content-disposition"]
+    assert second_csv.headers.get("x-next-cursor") == second_json.json()["next_cursor"]
+    rows = list(csv.DictReader(io.StringIO(second_csv.text)))
+    items = second_json.json()["items"]
+    assert len(rows) == len(items) == 40
+    for row, item in zip(rows, items, strict=True):
+        assert row["customer_id"] == item["customer_id"] and row["risk_tier"] == item["risk_tier"]
+        for name in SCORE_FIELDS:
+            assert same_number(float(row[name]) if row[name] else None, item[name])
+        assert [row[f"reason_{i}"] for i in (1, 2, 3) if row[f"reason_{i}"]] == item["reasons"]
+
+
+def test_metrics(client: httpx.Client, store: Store, keys: Keys) -> None:
+    customer = store.scores()["customer_id"].iloc[3]
+    client.get(f"/v1/customers/{customer}", headers=reader(keys))
+    response = client.get("/metrics")  # public by default: no key
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert re.search(r'retain_http_requests_total\{method="GET",route="/v1/customers/\{customer_id\}",'
+                     r'status="200"\} [1-9]', text)
+    assert 'retain_http_request_duration_seconds_bucket{le="0.01",method="GET",route="/v1/customers/' in text
+    assert 'retain_model_version_info{model="retain-churn",version="1"} 1.0' in text
+    assert f'batch_id="{store.batch_id}"' in text
+    age = float(re.search(r"^retain_score_age_seconds (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
+    assert 0 <= age < 24 * 3600
+    assert customer not in text, "metrics are labelled by route template, never by customer"
+
+
+def test_one_log_line_per_request_without_keys(client: httpx.Client, store: Store, keys: Keys,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    customer = store.scores()["customer_id"].iloc[7]
+    with caplog.at_level("INFO", logger="retain.api"):
+        client.get(f"/v1/customers/{customer}", headers=reader(keys))
+        client.post("/v1/customers/lookup", json={"customer_ids": ["secret-ish"]}, headers=reader(keys))
+        client.get("/v1/at-risk", headers={"X-API-Key": "a-wrong-key"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "retain.api"]
+    assert len(lines) == 3
+    assert re.fullmatch(r"GET /v1/customers/\{customer_id\} 200 \d+\.\dms", lines[0])
+    assert re.fullmatch(r"POST /v1/customers/lookup 200 \d+\.\dms", lines[1])
+    assert re.fullmatch(r"GET /v1/at-risk 401 \d+\.\dms", lines[2])
+    text = "\n".join(lines)
+    assert keys.reader not in text and "a-wrong-key" not in text and "secret-ish" not in text
