@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= data/demo
 DEMO_CUSTOMERS ?= 20000
 DEMO_AS_OF ?= 2025-12-31
+DEMO_PORT ?= 8000
 MLFLOW_PORT ?= 5000
 
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -27,6 +28,16 @@ demo: $(STAMP)
 	$(BIN)/retain features --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	$(BIN)/retain train --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	$(BIN)/retain score --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  key=$$($(BIN)/retain api-key --role admin --keys-file $(DEMO_DIR)/api_keys.json 2>/dev/null); \
+	  echo; echo "Demo API key (admin): $$key"; \
+	  echo "Try:  curl -s -H 'X-API-Key: $$key' 'http://127.0.0.1:$(DEMO_PORT)/v1/at-risk?limit=5'"; \
+	  echo "      curl -s -H 'X-API-Key: $$key' http://127.0.0.1:$(DEMO_PORT)/v1/customers/C0000001"; \
+	  echo "Docs: http://127.0.0.1:$(DEMO_PORT)/docs   (Ctrl-C stops the server)"; echo; \
+	  $(BIN)/retain serve --data $(DEMO_DIR) --keys-file $(DEMO_DIR)/api_keys.json --host 127.0.0.1 --port $(DEMO_PORT); \
+	else \
+	  echo "No terminal: skipping the serving step (run: $(BIN)/retain serve --data $(DEMO_DIR))"; \
+	fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
