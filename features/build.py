@@ -13,6 +13,7 @@ from features import effort, resolution, rfm, survey
 from features.catalogue import Feature
 from features.contacts import cases_at, contacts_at
 from features.cutoff import Cutoff
+from retain.settings import Settings
 
 
 class FeatureConfig(BaseModel):
@@ -23,6 +24,11 @@ class FeatureConfig(BaseModel):
     windows: tuple[int, ...] = (30, 90, 365)
     unit: rfm.TimeUnit = "D"
     repeat_contact_days: int = 7
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeatureConfig:
+        return cls(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
+                   repeat_contact_days=settings.repeat_contact_days)
 
 
 def catalogue(config: FeatureConfig, with_sentiment: bool = True) -> list[Feature]:

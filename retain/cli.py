@@ -128,9 +128,12 @@ def contract() -> None:
     typer.echo(contract_markdown())
 
 
-def _feature_config(settings: Settings) -> FeatureConfig:
-    return FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
-                         repeat_contact_days=settings.repeat_contact_days)
+def _inputs(data: Path | None, as_of: str, quarantine: Path | None) -> tuple[Settings, Path, dt.date, DataSet]:
+    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables."""
+    settings = Settings()
+    data_dir = data or settings.data_dir
+    cutoff = _parse_day(as_of, "--as-of")
+    return settings, data_dir, cutoff, load_checked(data_dir, quarantine)
 
 
 def _parse_day(value: str, option: str) -> dt.date:
@@ -151,10 +154,7 @@ def features(
     """Compute per-customer features as of a cutoff day and write them as Parquet."""
     from features.snapshot import write_snapshot
 
-    settings = Settings()
-    data_dir = data or settings.data_dir
-    cutoff = _parse_day(as_of, "--as-of")
-    dataset = load_checked(data_dir, quarantine)
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -163,12 +163,12 @@ def features(
         def report(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"scoring {stage}", completed=done, total=total)
 
-        path, sources, rows = write_snapshot(dataset, data_dir, cutoff, _feature_config(settings), out, sentiment,
-                                             report)
+        config = FeatureConfig.from_settings(settings)
+        path, sources, rows = write_snapshot(dataset, data_dir, cutoff, config, out, sentiment, report)
     console.print(f"Wrote features of {rows:,} customers as of {cutoff} to {path} "
                   f"in {time.perf_counter() - started:.1f} s (texts scored: {sources.texts_scored:,}, "
                   f"from cache: {sources.texts_from_cache:,}).")
-    _print_feature_preview(path, _feature_config(settings), sentiment)
+    _print_feature_preview(path, config, sentiment)
 
 
 PREVIEW_COLUMNS = {"customer_id": "customer", "frequency": "freq", "recency": "recency", "T": "T",
@@ -204,7 +204,7 @@ def catalogue(
     from features.build import catalogue as feature_catalogue
     from features.catalogue import markdown
 
-    typer.echo(markdown(feature_catalogue(_feature_config(Settings()), sentiment)))
+    typer.echo(markdown(feature_catalogue(FeatureConfig.from_settings(Settings()), sentiment)))
 
 
 @app.command("import-cdnow")
@@ -231,12 +231,9 @@ def train(
     """Train the churn and CLV models, track them in MLflow, promote them only if they beat the champion."""
     from training.pipeline import train as train_models
 
-    settings = Settings()
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
     if experiment:
         settings = settings.model_copy(update={"experiment": experiment})
-    data_dir = data or settings.data_dir
-    cutoff = _parse_day(as_of, "--as-of")
-    dataset = load_checked(data_dir, quarantine)
     started = time.perf_counter()
 
     def stage(message: str) -> None:
@@ -338,10 +335,7 @@ def score(
     """Score every customer with the champion models and swap the new batch into the score store."""
     from serving.scoring import score_all
 
-    settings = Settings()
-    data_dir = data or settings.data_dir
-    cutoff = _parse_day(as_of, "--as-of")
-    dataset = load_checked(data_dir, quarantine)
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
     started = time.perf_counter()
     with console.status("scoring...") as status:
         path, info = score_all(settings, dataset, data_dir, cutoff, dt.datetime.now(dt.UTC),

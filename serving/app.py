@@ -151,8 +151,7 @@ async def http_error(request: Request, error: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over the score store and model registry named by `settings`."""
     settings = settings or Settings()
-    features = catalogue(FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
-                                       repeat_contact_days=settings.repeat_contact_days))
+    features = catalogue(FeatureConfig.from_settings(settings))
     feature_names = [f.name for f in features]
 
     @asynccontextmanager

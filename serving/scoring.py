@@ -37,8 +37,7 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
     say("loading the champion models")
     churn, clv, churn_version, clv_version = load_champions(settings)
     say("computing features")
-    config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
-                           repeat_contact_days=settings.repeat_contact_days)
+    config = FeatureConfig.from_settings(settings)
     sources = prepare_sources(feature_io.connect(), data, data_dir)
     features = sources.features_at(as_of, config).to_pandas()
     say(f"scoring {len(features):,} customers")

@@ -92,8 +92,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     settings, default `ChurnParams()`)."""
     started = time.perf_counter()
     say = progress or (lambda message: None)
-    config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
-                           repeat_contact_days=settings.repeat_contact_days)
+    config = FeatureConfig.from_settings(settings)
     plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
     say("scoring interaction text")
     sources = prepare_sources(feature_io.connect(), data, data_dir)
