@@ -1,0 +1,481 @@
+"""Benchmark: the API under load, started as users start it, against MLflow's own scoring server.
+
+Generates `--customers` customers, trains champion models on the first `--train-customers` of them in a
+temporary MLflow store (real registry), scores the whole base into the score store and writes the features
+Parquet of the same data; then starts `retain serve` in a subprocess and measures it from a separate load
+process on 127.0.0.1 (a small asyncio HTTP/1.1 keep-alive client, so the client's own cost stays low on a
+2-core machine). Targets at 1,000,000 customers (issue 5):
+
+- `GET /v1/customers/{id}` at 32 concurrent connections: p99 < 20 ms and >= 1,000 requests/s
+- `POST /v1/customers/lookup` with 1,000 ids: p50 < 100 ms
+- `GET /v1/at-risk?limit=50`: p50 < 20 ms
+- `POST /v1/score` faster than `mlflow models serve --env-manager local` on the churn champion's
+  `/invocations` for 1 row and for 1,000 rows (while returning more: probability, CLV, reasons); also
+  32 concurrent 1-row requests on both (p99 and requests/s).
+
+    .venv/bin/python benchmarks/api.py [--customers 1000000] [--train-customers 30000] [--seed 7]
+                                       [--duration 10] [--concurrency 32] [--skip-mlflow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import pickle
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+AS_OF = dt.date(2025, 12, 31)
+HOST = "127.0.0.1"
+ROWS = 1000  # ids per lookup, rows per big score call
+WARMUP_SECONDS = 1.0
+SEQUENTIAL_MAX = 2000  # request cap of the one-at-a-time scenarios
+CONCURRENT_MAX = 500_000  # request cap of the concurrent scenarios
+
+
+# --- The load process: raw HTTP/1.1 keep-alive over asyncio, no third-party client in the measured path ------
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> tuple[int, int]:
+    """Send one request, read the whole answer: (status, body bytes)."""
+    writer.write(raw)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length, chunked = None, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip())
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if length is not None:
+        await reader.readexactly(length)
+        return status, length
+    if chunked:
+        total = 0
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+            await reader.readexactly(size + 2)
+            total += size
+            if size == 0:
+                return status, total
+    body = await reader.read()  # no length: the server closes the connection
+    return status, len(body)
+
+
+async def _run(scenario: dict[str, Any], duration: float, max_requests: int, seed: int) -> dict[str, Any]:
+    requests: list[bytes] = scenario["requests"]
+    rng = random.Random(seed)
+    deadline = time.perf_counter() + duration
+    issued = 0
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
+
+    async def worker() -> None:
+        nonlocal issued
+        reader, writer = await asyncio.open_connection(scenario["host"], scenario["port"], limit=2**20)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while issued < max_requests and time.perf_counter() < deadline:
+                issued += 1
+                raw = requests[rng.randrange(len(requests))]
+                started = time.perf_counter()
+                try:
+                    status, _ = await _exchange(reader, writer, raw)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                    failures[type(error).__name__] += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(scenario["host"], scenario["port"],
+                                                                   limit=2**20)
+                    continue
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+        finally:
+            writer.close()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker() for _ in range(scenario["concurrency"])))
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, math.ceil(q * len(latencies)) - 1)] * 1000 if latencies else math.nan
+
+    return {"name": scenario["name"], "concurrency": scenario["concurrency"], "requests": len(latencies),
+            "seconds": elapsed, "rps": len(latencies) / elapsed if elapsed else math.nan,
+            "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0),
+            "statuses": dict(statuses), "failures": dict(failures),
+            "client_cpu": cpu / elapsed if elapsed else math.nan}
+
+
+def load_main(spec_path: str) -> None:
+    """The load process: run each scenario of the spec (a short warm-up first), print the results as JSON."""
+    with open(spec_path, "rb") as handle:
+        spec = pickle.load(handle)
+    results = []
+    for index, scenario in enumerate(spec["scenarios"]):
+        warm = scenario.get("warmup", WARMUP_SECONDS)
+        asyncio.run(_run(scenario, warm, max(scenario["concurrency"] * 20, 20), index))
+        results.append(asyncio.run(_run(scenario, scenario["duration"], scenario["max_requests"], 1000 + index)))
+        results[-1]["loadavg"] = os.getloadavg()[0]
+    print(json.dumps(results))
+
+
+def request_bytes(method: str, path: str, port: int, body: bytes | None = None, key: str | None = None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: application/json"]
+    if key is not None:
+        lines.append(f"X-API-Key: {key}")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+def measure(scenarios: list[dict[str, Any]], scratch: Path, timeout: float) -> dict[str, dict[str, Any]]:
+    """Run the scenarios in a separate load process; their results by name."""
+    spec = scratch / f"load_{time.time_ns()}.pkl"
+    with open(spec, "wb") as handle:
+        pickle.dump({"scenarios": scenarios}, handle)
+    try:
+        done = subprocess.run([sys.executable, __file__, "--load-spec", str(spec)], capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    finally:
+        spec.unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"load process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return {result["name"]: result for result in json.loads(done.stdout)}
+
+
+# --- Building the store ------------------------------------------------------------------------------------
+
+
+def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Sample data, champions trained on a subset, the whole base scored, the features Parquet written."""
+    import pandas as pd
+
+    from features.build import FeatureConfig, catalogue
+    from features.snapshot import write_snapshot
+    from retain.ingest import load
+    from retain.sample import write_sample
+    from retain.settings import Settings
+    from retain.simulate import generate
+    from serving.scoring import score_all
+    from training.pipeline import train
+
+    started = time.perf_counter()
+    sample = generate(args.customers, args.seed)
+    write_sample(sample, root / "all")
+    train_ids = set(sample.customers["customer_id"].iloc[: args.train_customers])
+    subset = type(sample)(*(frame[frame["customer_id"].isin(train_ids)] for frame in  # type: ignore[index]
+                            (sample.customers, sample.transactions, sample.interactions, sample.truth)))
+    write_sample(subset, root / "train")
+    print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    del sample
+    settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
+                        data_dir=root / "all")
+    started = time.perf_counter()
+    train(settings, load(root / "train"), root / "train", AS_OF, subset.truth)
+    del subset
+    print(f"trained champions on {args.train_customers:,} customers in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    started = time.perf_counter()
+    data = load(root / "all")
+    path, info = score_all(settings, data, root / "all", AS_OF, dt.datetime.now(dt.UTC))
+    print(f"scored {info.customers:,} customers into the store in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
+                           repeat_contact_days=settings.repeat_contact_days)
+    started = time.perf_counter()
+    features_path, _, _ = write_snapshot(data, root / "all", AS_OF, config, root / "features.parquet")
+    del data
+    print(f"wrote the features Parquet in {time.perf_counter() - started:.1f} s", flush=True)
+    ids = pd.read_parquet(path, columns=["customer_id"])["customer_id"].astype(str).tolist()
+    columns = [feature.name for feature in catalogue(config)]
+    numeric = {feature.name for feature in catalogue(config) if feature.kind != "category"}
+    frame = pd.read_parquet(features_path, columns=["customer_id", *columns])
+    frame = frame.sample(n=min(ROWS, len(frame)), random_state=args.seed).reset_index(drop=True)
+    return {"settings": settings, "ids": ids, "customers": info.customers, "rows": frame, "columns": columns,
+            "numeric": numeric}
+
+
+def _value(value: Any, numeric: bool) -> Any:
+    import pandas as pd
+
+    if value is None or pd.isna(value):
+        return None
+    return float(value) if numeric else str(value)
+
+
+def json_rows(store: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """The sampled feature rows as /v1/score rows and as /invocations data (NaN -> null, numbers as float)."""
+    frame, columns, numeric = store["rows"], store["columns"], store["numeric"]
+    ours, theirs = [], []
+    for record in frame.astype(object).to_dict("records"):
+        values = [_value(record[c], c in numeric) for c in columns]
+        ours.append({"customer_id": str(record["customer_id"]), **dict(zip(columns, values, strict=True))})
+        theirs.append(values)
+    return ours, theirs
+
+
+# --- Servers -------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    process._log_handle = handle  # type: ignore[attr-defined]
+    return process
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate the process group this benchmark started (mlflow serve runs uvicorn as a child), then kill."""
+    if process is None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(wait)
+            try:
+                os.killpg(process.pid, 0)  # children left in the group?
+            except ProcessLookupError:
+                break
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait(5)
+    process._log_handle.close()  # type: ignore[attr-defined]
+
+
+def wait_until(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> float:
+    import httpx
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url}: not ready after {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+# --- Reporting -----------------------------------------------------------------------------------------------
+
+
+def line(result: dict[str, Any]) -> str:
+    bad = sum(n for code, n in result["statuses"].items() if int(code) != 200) + sum(result["failures"].values())
+    return (f"{result['name']:<44} c={result['concurrency']:<3} n={result['requests']:>7,} "
+            f"p50 {result['p50']:8.2f} ms  p90 {result['p90']:8.2f} ms  p99 {result['p99']:8.2f} ms  "
+            f"max {result['max']:8.2f} ms  {result['rps']:8.1f} req/s  non-200 {bad}  "
+            f"(load client CPU {result['client_cpu']:.0%}, load avg {result['loadavg']:.2f})")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--train-customers", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario.")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--skip-mlflow", action="store_true", help="Do not start `mlflow models serve`.")
+    parser.add_argument("--load-spec", help=argparse.SUPPRESS)  # internal: run as the load process
+    args = parser.parse_args()
+    if args.load_spec:
+        load_main(args.load_spec)
+        return
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    print(f"load average at start {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs", flush=True)
+    with tempfile.TemporaryDirectory(prefix="retain-bench-api-") as scratch:
+        run(Path(scratch), args)
+
+
+def run(root: Path, args: argparse.Namespace) -> None:
+    import httpx
+
+    from serving.auth import add_key
+
+    store = build_store(root, args)
+    ours_rows, their_rows = json_rows(store)
+    key = add_key(root / "keys.json", "admin")
+    settings = store["settings"]
+    rng = random.Random(args.seed)
+    ids: list[str] = store["ids"]
+    duration, concurrency = args.duration, args.concurrency
+    bin_dir = Path(sys.executable).parent
+    path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])  # as with the venv activated
+    env = {**os.environ, "PATH": path, "RETAIN_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+           "RETAIN_MLFLOW_ARTIFACT_ROOT": str(settings.mlflow_artifact_root), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    results: dict[str, dict[str, Any]] = {}
+    server = mlflow_server = None
+    try:
+        # --- ours -------------------------------------------------------------------------------------------
+        port = free_port()
+        log = root / "retain-serve.log"
+        server = start([str(bin_dir / "retain"), "serve", "--data", str(root / "all"), "--keys-file",
+                        str(root / "keys.json"), "--port", str(port)], env, log, root)
+        seconds = wait_until(f"http://{HOST}:{port}/ready", server, log, 600)
+        print(f"retain serve ready in {seconds:.1f} s (port {port})", flush=True)
+        base, headers = f"http://{HOST}:{port}", {"X-API-Key": key}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:  # correctness before speed
+            one = client.get(f"/v1/customers/{quote(ids[0], safe='')}")
+            found = client.post("/v1/customers/lookup", json={"customer_ids": rng.sample(ids, ROWS)})
+            page = client.get("/v1/at-risk", params={"limit": 50})
+            scored = client.post("/v1/score", json={"rows": ours_rows})
+            for name, answer in (("customer", one), ("lookup", found), ("at-risk", page), ("score", scored)):
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{name}: {answer.status_code} {answer.text[:2000]}")
+            assert len(found.json()["found"]) == ROWS and len(page.json()["items"]) == 50
+            assert len(scored.json()["results"]) == len(ours_rows)
+            ours_example = scored.json()["results"][0]
+        print(f"our /v1/score answers per row: {sorted(ours_example)}", flush=True)
+
+        def gets(paths: list[str]) -> list[bytes]:
+            return [request_bytes("GET", p, port, key=key) for p in paths]
+
+        def posts(path: str, bodies: list[Any]) -> list[bytes]:
+            return [request_bytes("POST", path, port, json.dumps(b).encode(), key) for b in bodies]
+
+        common = {"host": HOST, "port": port}
+        scenarios = [
+            {**common, "name": "GET /v1/customers/{id}", "concurrency": concurrency, "duration": duration,
+             "max_requests": CONCURRENT_MAX,
+             "requests": gets([f"/v1/customers/{quote(i, safe='')}" for i in rng.choices(ids, k=20_000)])},
+            {**common, "name": "POST /v1/customers/lookup (1,000 ids)", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX,
+             "requests": posts("/v1/customers/lookup", [{"customer_ids": rng.sample(ids, ROWS)} for _ in range(20)])},
+            {**common, "name": "GET /v1/at-risk?limit=50", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX, "requests": gets(["/v1/at-risk?limit=50"])},
+            {**common, "name": "POST /v1/score (1 row)", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [{"rows": [r]} for r in ours_rows])},
+            {**common, "name": "POST /v1/score (1,000 rows)", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [{"rows": ours_rows}])},
+            {**common, "name": f"POST /v1/score (1 row) x{concurrency}", "concurrency": concurrency,
+             "duration": duration, "max_requests": CONCURRENT_MAX,
+             "requests": posts("/v1/score", [{"rows": [r]} for r in ours_rows])},
+        ]
+        results.update(measure(scenarios, root, timeout=len(scenarios) * (duration + 60) + 60))
+        for result in results.values():
+            print(line(result), flush=True)
+        stop(server)
+        server = None
+
+        # --- mlflow models serve ----------------------------------------------------------------------------
+        if not args.skip_mlflow:
+            mport = free_port()
+            mlog = root / "mlflow-serve.log"
+            menv = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+                    "MLFLOW_DISABLE_TELEMETRY": "true"}
+            mlflow_server = start([str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/retain-churn@champion",
+                                   "--env-manager", "local", "--port", str(mport), "--host", HOST], menv, mlog, root)
+            seconds = wait_until(f"http://{HOST}:{mport}/ping", mlflow_server, mlog, 300)
+            print(f"mlflow models serve ready in {seconds:.1f} s (port {mport})", flush=True)
+            columns = store["columns"]
+
+            def split(rows: list[list[Any]]) -> dict[str, Any]:
+                return {"dataframe_split": {"columns": columns, "data": rows}}
+
+            with httpx.Client(base_url=f"http://{HOST}:{mport}", timeout=120) as client:
+                answer = client.post("/invocations", json=split(their_rows))
+                if answer.status_code != 200:
+                    raise RuntimeError(f"/invocations: {answer.status_code} {answer.text[:2000]}")
+                predictions = answer.json()["predictions"]
+                assert len(predictions) == len(their_rows)
+            print(f"mlflow /invocations answers per row: {predictions[0]}", flush=True)
+            ours_p = [r["churn_probability"] for r in scored.json()["results"]]
+            theirs_p = [p["churn_probability"] if isinstance(p, dict) else p for p in predictions]
+            gap = max(abs(a - b) for a, b in zip(ours_p, theirs_p, strict=True) if a is not None and b is not None)
+            print(f"largest churn probability gap, ours vs mlflow, over {len(ours_p):,} rows: {gap:.2e}", flush=True)
+
+            def invocations(bodies: list[Any]) -> list[bytes]:
+                return [request_bytes("POST", "/invocations", mport, json.dumps(b).encode()) for b in bodies]
+
+            mcommon = {"host": HOST, "port": mport}
+            mscenarios = [
+                {**mcommon, "name": "mlflow /invocations (1 row)", "concurrency": 1, "duration": duration,
+                 "max_requests": SEQUENTIAL_MAX, "requests": invocations([split([r]) for r in their_rows])},
+                {**mcommon, "name": "mlflow /invocations (1,000 rows)", "concurrency": 1, "duration": duration,
+                 "max_requests": SEQUENTIAL_MAX, "requests": invocations([split(their_rows)])},
+                {**mcommon, "name": f"mlflow /invocations (1 row) x{concurrency}", "concurrency": concurrency,
+                 "duration": duration, "max_requests": CONCURRENT_MAX,
+                 "requests": invocations([split([r]) for r in their_rows])},
+            ]
+            results.update(measure(mscenarios, root, timeout=len(mscenarios) * (duration + 120) + 60))
+    finally:
+        stop(server)
+        stop(mlflow_server)
+    report(results, args, store["customers"])
+
+
+def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, customers: int) -> None:
+    c = args.concurrency
+    print(f"\n=== {customers:,} customers in the store; {args.duration:g} s per scenario; "
+          f"load average now {os.getloadavg()[0]:.2f} ===")
+    for result in results.values():
+        print(line(result))
+    clean = all(set(map(int, r["statuses"])) <= {200} and not r["failures"] for r in results.values())
+    print(f"every answer 200: {verdict(clean)}")
+    note = "" if customers >= 1_000_000 else " (smaller store than the target's 1,000,000)"
+    get = results["GET /v1/customers/{id}"]
+    print(f"\ntargets{note}:")
+    print(f"  GET /v1/customers/{{id}} x{c}: p99 {get['p99']:.2f} ms < 20 ms: {verdict(get['p99'] < 20)}; "
+          f"{get['rps']:,.0f} req/s >= 1,000: {verdict(get['rps'] >= 1000)}")
+    lookup = results["POST /v1/customers/lookup (1,000 ids)"]
+    print(f"  POST /v1/customers/lookup 1,000 ids: p50 {lookup['p50']:.2f} ms < 100 ms: "
+          f"{verdict(lookup['p50'] < 100)}")
+    risk = results["GET /v1/at-risk?limit=50"]
+    print(f"  GET /v1/at-risk limit=50: p50 {risk['p50']:.2f} ms < 20 ms: {verdict(risk['p50'] < 20)}")
+    if args.skip_mlflow:
+        for name in ("POST /v1/score (1 row)", "POST /v1/score (1,000 rows)", f"POST /v1/score (1 row) x{c}"):
+            print(f"  {name}: p50 {results[name]['p50']:.2f} ms, p99 {results[name]['p99']:.2f} ms, "
+                  f"{results[name]['rps']:,.0f} req/s (mlflow skipped)")
+        return
+    print("  ours (probability, tier, CLV, value at risk, reasons) vs mlflow models serve (probability only):")
+    pairs = [("1 row p50", "POST /v1/score (1 row)", "mlflow /invocations (1 row)", "p50"),
+             ("1,000 rows p50", "POST /v1/score (1,000 rows)", "mlflow /invocations (1,000 rows)", "p50"),
+             (f"1 row x{c} p99", f"POST /v1/score (1 row) x{c}", f"mlflow /invocations (1 row) x{c}", "p99")]
+    for label, ours, theirs, stat in pairs:
+        a, b = results[ours][stat], results[theirs][stat]
+        target = "" if stat == "p99" else f": {verdict(a < b)}"
+        print(f"    {label:<16} ours {a:9.2f} ms  mlflow {b:9.2f} ms  mlflow/ours {b / a:6.2f}x{target}")
+    a, b = results[f"POST /v1/score (1 row) x{c}"]["rps"], results[f"mlflow /invocations (1 row) x{c}"]["rps"]
+    print(f"    {f'1 row x{c} req/s':<16} ours {a:9.1f}     mlflow {b:9.1f}     ours/mlflow {a / b:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
