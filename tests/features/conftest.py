@@ -4,6 +4,7 @@ running an ibis expression into a pandas frame indexed by customer."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -135,3 +136,14 @@ def service_log() -> pd.DataFrame:
         contact("c1", "C", "K6", "2023-06-01 10:00", "2023-06-01 10:05", "email", True, 2, 50, 3, 5, 6),
         contact("c2", "C", "K7", "2023-12-01 10:00", None, "phone", False, 0, 20),
     )
+
+
+def assert_hand_computed(out: pd.DataFrame, expected: Mapping[str, Mapping[str, float]], customer: str,
+                         feature: str) -> None:
+    """One cell of a family's output against its hand-computed value (NaN means: must be missing)."""
+    want = expected[customer][feature]
+    actual = out.loc[customer, feature]
+    if math.isnan(want):
+        assert pd.isna(actual), (customer, feature, actual)
+    else:
+        assert actual == pytest.approx(want, rel=1e-12), (customer, feature)

@@ -12,7 +12,7 @@ import pytest
 from features.contacts import cases_at, contacts_at
 from features.cutoff import Cutoff
 from features.effort import effort_features
-from tests.features.conftest import SERVICE_AS_OF, SERVICE_WINDOWS, interactions, run
+from tests.features.conftest import SERVICE_AS_OF, SERVICE_WINDOWS, assert_hand_computed, interactions, run
 
 NAN = math.nan
 
@@ -85,12 +85,7 @@ def test_one_row_per_customer_with_a_known_contact(out: pd.DataFrame) -> None:
 @pytest.mark.parametrize("customer", sorted(EXPECTED))
 @pytest.mark.parametrize("feature", sorted(EXPECTED["A"]))
 def test_effort_by_hand(out: pd.DataFrame, customer: str, feature: str) -> None:
-    expected = EXPECTED[customer][feature]
-    actual = out.loc[customer, feature]
-    if math.isnan(expected):
-        assert pd.isna(actual), (customer, feature, actual)
-    else:
-        assert actual == pytest.approx(expected, rel=1e-12), (customer, feature)
+    assert_hand_computed(out, EXPECTED, customer, feature)
 
 
 def test_answers_and_contacts_become_known_with_the_cutoff(service_log: pd.DataFrame) -> None:

@@ -12,7 +12,7 @@ import pytest
 from features.contacts import cases_at, contacts_at
 from features.cutoff import Cutoff
 from features.resolution import resolution_features
-from tests.features.conftest import SERVICE_AS_OF, SERVICE_WINDOWS, interactions, run
+from tests.features.conftest import SERVICE_AS_OF, SERVICE_WINDOWS, assert_hand_computed, interactions, run
 
 NAN = math.nan
 K1_HOURS = 4 * 24 + 1 + 20 / 60  # opened 02-01 09:00, first resolved by i2, closed 02-05 10:20
@@ -66,12 +66,7 @@ def test_one_row_per_customer_with_a_known_case(out: pd.DataFrame) -> None:
 @pytest.mark.parametrize("customer", sorted(EXPECTED))
 @pytest.mark.parametrize("feature", sorted(EXPECTED["A"]))
 def test_resolution_by_hand(out: pd.DataFrame, customer: str, feature: str) -> None:
-    expected = EXPECTED[customer][feature]
-    actual = out.loc[customer, feature]
-    if math.isnan(expected):
-        assert pd.isna(actual), (customer, feature, actual)
-    else:
-        assert actual == pytest.approx(expected, rel=1e-12), (customer, feature)
+    assert_hand_computed(out, EXPECTED, customer, feature)
 
 
 def test_contact_closed_after_the_cutoff_is_not_resolved_at_the_cutoff() -> None:
