@@ -26,8 +26,8 @@ from features.build import FeatureConfig, catalogue
 from retain.settings import Settings
 from serving.metrics import Metrics
 from serving.routes import admin, at_risk, customers, health, score
-from serving.schemas import feature_row_model, score_request_model
-from serving.state import AppState, load_snapshot
+from serving.schemas import feature_row_model, openapi_components, score_request_model
+from serving.state import AppState, freeze_heap, load_snapshot
 
 log = logging.getLogger("retain.api")
 JSON = [(b"content-type", b"application/json")]
@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         snapshot = await run_in_threadpool(load_snapshot, settings, feature_names)
         app.state.retain = AppState(settings, feature_names, snapshot)
+        freeze_heap()
         if not len(snapshot.keys):
             log.warning("no API keys configured: every /v1 route answers 401 (see `retain api-key`)")
         for problem in snapshot.problems:
@@ -175,9 +176,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.build_router(settings.api_metrics_public))
     app.include_router(customers.router)
     app.include_router(at_risk.router)
-    app.include_router(score.build_router(score_request_model(feature_row_model(features))))
+    score_request = score_request_model(feature_row_model(features))
+    app.include_router(score.build_router(score_request))
     app.include_router(admin.router)
+    _document_schemas(app, openapi_components(score_request))
     return app
+
+
+def _document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Add the schemas of bodies that routes validate themselves to the OpenAPI components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate().setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def from_environment() -> FastAPI:

@@ -25,9 +25,8 @@ def score_frame(features: pd.DataFrame, churn: ChurnModel, clv: ClvModel, horizo
                 monthly_discount_rate: float, medium: float, high: float) -> pd.DataFrame:
     """Per customer: churn probability and tier, CLV figures, value at risk (CLV x churn) and three reasons."""
     matrix = churn.space.matrix(features)
-    probability = churn.calibrate(churn.raw_probability(matrix))
-    reasons = reason_codes(churn.contributions(matrix), churn.space.columns,
-                           pd.DataFrame(matrix, columns=churn.space.columns))
+    probability, contributions = churn.explain(matrix)
+    reasons = reason_codes(contributions, churn.space.columns, pd.DataFrame(matrix, columns=churn.space.columns))
     value = clv_outputs(clv, features, horizon_months, monthly_discount_rate)
     padded = [(row + [None, None, None])[:3] for row in reasons]
     scores = pd.DataFrame({

@@ -44,6 +44,18 @@ class ErrorMessage(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then the field's path.")
+    type: str
+    msg: str = Field(description="What is wrong, prefixed with the field, e.g. `rows.3.recency: ...`.")
+
+
+class FieldErrors(BaseModel):
+    """Request validation failed; one entry per problem, inputs not echoed."""
+
+    detail: list[FieldError]
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
@@ -201,6 +213,13 @@ def score_request_model(row: type[BaseModel]) -> type[BaseModel]:
     )
 
 
+def openapi_components(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema and those it refers to, keyed as the OpenAPI document's components, for a body
+    that a route validates itself (see routes/score.py)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {model.__name__: schema, **schema.pop("$defs", {})}
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error statuses an operation can answer."""
     described = {
@@ -209,6 +228,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "No such customer in the served batch.",
         409: "The cursor belongs to a batch that is no longer served.",
         413: "The request body is too large.",
+        422: "A part of the request is missing or invalid; each message names the field.",
         503: "The score batch or the models are not loaded.",
     }
-    return {code: {"model": ErrorMessage, "description": described[code]} for code in codes}
+    return {code: {"model": FieldErrors if code == 422 else ErrorMessage, "description": described[code]}
+            for code in codes}

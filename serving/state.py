@@ -9,9 +9,11 @@ mutated in place. Reloads are serialised, and a reload that cannot load everythi
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -142,28 +144,43 @@ class Models:
     def columns(self) -> list[str]:
         return [*self.churn.space.numeric, *self.churn.space.categories]
 
-    def score(self, rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
-        """Churn probability, tier, CLV figures, value at risk and reasons per feature row; the same
-        computation as batch scoring, on a float matrix straight into the booster."""
+    def score(self, rows: Sequence[object]) -> list[dict[str, object]]:
+        """Churn probability, tier, CLV figures, value at risk and reasons per validated feature row (read by
+        attribute, as the API's FeatureRow models are); the same computation as batch scoring, on a float
+        matrix straight into the booster. Missing or non-finite figures come out as None."""
         space = self.churn.space
-        parts = [np.array([[row.get(c) for c in space.numeric] for row in rows], dtype=np.float32)
-                 .reshape(len(rows), len(space.numeric))]
+        parts = [_attribute_matrix(rows, space.numeric)]
         for name, vocab in space.categories.items():
-            values = np.array([row.get(name) for row in rows], dtype=object)
+            values = np.array([getattr(row, name) for row in rows], dtype=object)
             parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(np.float32))
         matrix = np.hstack(parts)
-        probability = self.churn.calibrate(self.churn.raw_probability(matrix))
-        reasons = reason_codes(self.churn.contributions(matrix), space.columns,
-                               pd.DataFrame(matrix, columns=space.columns))
-        rfm = pd.DataFrame({c: [row.get(c) for row in rows] for c in RFM_INPUT}, dtype=float)
+        probability, contributions = self.churn.explain(matrix)
+        reasons = reason_codes(contributions, space.columns, pd.DataFrame(matrix, columns=space.columns))
+        rfm = pd.DataFrame(_attribute_matrix(rows, RFM_INPUT, np.float64), columns=RFM_INPUT)
         value = clv_outputs(self.clv, rfm, self.horizon_months, self.monthly_discount_rate)
-        tiers = risk_tiers(probability, self.medium_risk, self.high_risk)
-        p_alive, purchases, clv = (value[c].to_numpy(dtype=float) for c in ("p_alive", "expected_purchases", "clv"))
-        return [{"customer_id": row.get("customer_id"), "churn_probability": _number(probability[i]),
-                 "risk_tier": tiers[i], "p_alive": _number(p_alive[i]),
-                 "expected_purchases": _number(purchases[i]), "clv": _number(clv[i]),
-                 "value_at_risk": _number(clv[i] * probability[i]), "reasons": reasons[i]}
-                for i, row in enumerate(rows)]
+        clv = value["clv"].to_numpy(dtype=float)
+        columns = {"customer_id": [getattr(row, "customer_id") for row in rows],  # noqa: B009 - any row model
+                   "churn_probability": _json_floats(probability),
+                   "risk_tier": risk_tiers(probability, self.medium_risk, self.high_risk).tolist(),
+                   "p_alive": _json_floats(value["p_alive"].to_numpy(dtype=float)),
+                   "expected_purchases": _json_floats(value["expected_purchases"].to_numpy(dtype=float)),
+                   "clv": _json_floats(clv), "value_at_risk": _json_floats(clv * probability), "reasons": reasons}
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _attribute_matrix(rows: Sequence[object], names: Sequence[str], dtype: type = np.float32) -> np.ndarray:
+    """The named attributes of every row as a float matrix, None as NaN."""
+    if not names:
+        return np.empty((len(rows), 0), dtype=dtype)
+    get = attrgetter(*names)  # float64 first: numpy turns None into NaN faster for it than for float32
+    return np.array([get(row) for row in rows], dtype=np.float64).reshape(len(rows), len(names)).astype(dtype)
+
+
+def _json_floats(array: np.ndarray) -> list[float | None]:
+    values: list[float | None] = array.tolist()
+    for i in np.flatnonzero(~np.isfinite(array)).tolist():
+        values[i] = None
+    return values
 
 
 @dataclass(frozen=True)
@@ -235,4 +252,14 @@ class AppState:
             if not fresh.ready:
                 raise ReloadFailed("; ".join(fresh.problems))
             self._snapshot = fresh  # the one assignment that switches every new request over
+            freeze_heap()
             return fresh
+
+
+def freeze_heap() -> None:
+    """Move everything alive now (imported libraries, the loaded batch and models) out of the garbage
+    collector's reach. Without it, a full collection that a big request happens to trigger walks millions of
+    long-lived objects and stalls that request for a few hundred milliseconds. Objects freed later by
+    reference counting are still freed."""
+    gc.collect()
+    gc.freeze()

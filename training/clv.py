@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from retain.errors import RetainError
-from training.metrics import mae, relative_aggregate_error, rmse
 
 with warnings.catch_warnings():  # lifetimes 0.11.3 emits a Pandas4Warning on import
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -35,6 +34,7 @@ DEFAULT_PENALIZERS: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
 # A "month" as lifetimes' customer_lifetime_value counts it in each unit (lifetimes/utils.py, factor dict).
 MONTH_IN_UNITS: dict[str, float] = {"D": 30.0, "W": 4.345}
 RFM_COLUMNS = ("frequency", "recency", "T")
+DISTINCT_ROWS_FROM = 10_000  # below this, deduplicating rows before the CLV curve costs more than it saves
 
 
 class ClvFitError(RetainError):
@@ -118,21 +118,39 @@ class ClvModel:
 
     def clv(self, rfm: pd.DataFrame, months: int, monthly_discount_rate: float) -> pd.Series:
         """Discounted expected spend over `months`, exactly as lifetimes' customer_lifetime_value with
-        freq=self.unit (month i is i*MONTH_IN_UNITS[unit] units, discounted by (1+d)^i).
+        freq=self.unit (month i is i*MONTH_IN_UNITS[unit] units, discounted by (1+d)^i)."""
+        _, discounted = self._purchase_curve(rfm, months, monthly_discount_rate)
+        return pd.Series(discounted * self.expected_spend(rfm).to_numpy(), index=rfm.index, name="clv")
 
-        The purchase part depends on (frequency, recency, T) only, so it is computed once per distinct row:
-        12 hypergeometric evaluations on 1M rows take seconds, on their ~50k distinct rows a fraction."""
-        rows, position = _distinct_rows(np.column_stack(_frt(rfm)))
-        f, rec, t = rows.T
-        predict = self._bgf().conditional_expected_number_of_purchases_up_to_time
-        cumulative = np.zeros_like(f)
-        discounted = np.zeros_like(f)
-        for i in range(1, months + 1):
-            now = np.asarray(predict(np.full_like(f, i * MONTH_IN_UNITS[self.unit]), f, rec, t), dtype=float)
-            discounted += (now - cumulative) / (1.0 + monthly_discount_rate) ** i
-            cumulative = now
-        return pd.Series(discounted[position] * self.expected_spend(rfm).to_numpy(), index=rfm.index,
-                         name="clv")
+    def figures(self, rfm: pd.DataFrame, months: int, monthly_discount_rate: float) -> pd.DataFrame:
+        """P(alive), expected purchases over `months`, expected spend per purchase and CLV, in one pass: the
+        CLV's monthly purchase curve ends at the horizon's expected purchases, so nothing is computed twice."""
+        purchases, discounted = self._purchase_curve(rfm, months, monthly_discount_rate)
+        spend = self.expected_spend(rfm).to_numpy()
+        return pd.DataFrame({"p_alive": self.p_alive(rfm).to_numpy(), "expected_purchases": purchases,
+                             "expected_spend": spend, "clv": discounted * spend}, index=rfm.index)
+
+    def _purchase_curve(self, rfm: pd.DataFrame, months: int, monthly_discount_rate: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected purchases by the end of month `months`, and the same purchases month by month discounted.
+
+        All months go through the hypergeometric function in one vectorised call. It depends on (frequency,
+        recency, T) only, so a large frame is computed once per distinct row: 12 evaluations on 1M rows
+        take seconds, on their ~50k distinct rows a fraction."""
+        values = np.column_stack(_frt(rfm))
+        rows, position = _distinct_rows(values) if len(values) >= DISTINCT_ROWS_FROM else (values, None)
+        n = len(rows)
+        month_ends = np.arange(1, months + 1) * MONTH_IN_UNITS[self.unit]
+        f, rec, t = (np.tile(column, months) for column in rows.T)
+        cumulative = np.asarray(self._bgf().conditional_expected_number_of_purchases_up_to_time(
+            np.repeat(month_ends, n), f, rec, t), dtype=float).reshape(months, n)
+        per_month = np.diff(cumulative, axis=0, prepend=0.0)
+        discount = (1.0 + monthly_discount_rate) ** np.arange(1, months + 1)
+        discounted = (per_month / discount[:, None]).sum(axis=0)
+        by_end = cumulative[-1] if months else np.zeros(n)
+        if position is None:
+            return by_end, discounted
+        return by_end[position], discounted[position]
 
 
 def _distinct_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -254,116 +272,3 @@ def fit_clv(rfm: pd.DataFrame, unit: TimeUnit, penalizers: Sequence[float] = DEF
         raise ClvFitError(str(error), bg_attempts + list(error.attempts)) from error
     return ClvModel(unit=unit, **bg, **gg, bgnbd_penalizer=bg_pen, gamma_gamma_penalizer=gg_pen,
                     attempts=tuple(bg_attempts + gg_attempts))
-
-
-# --- evaluation on a calibration / holdout split ---------------------------------------------------------
-
-def purchase_periods(transactions: pd.DataFrame, unit: TimeUnit) -> pd.DataFrame:
-    """Each transaction's day and period as integers (days since 1970-01-01; Monday-based weeks for "W"):
-    the periods lifetimes' `to_period(freq)` gives, as plain integers so everything after is vectorised."""
-    missing = [c for c in ("customer_id", "timestamp", "amount") if c not in transactions.columns]
-    if missing:
-        raise ValueError(f"transactions lack columns {missing}")
-    stamps = pd.to_datetime(transactions["timestamp"], format="ISO8601")  # the contract: ISO 8601
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    day = stamps.to_numpy().astype("datetime64[D]").astype(np.int64)
-    period = day if unit == "D" else (day + 3) // 7  # 1969-12-29, a Monday, is day -3
-    return pd.DataFrame({"customer_id": transactions["customer_id"].to_numpy(), "day": day,
-                         "period": period, "amount": transactions["amount"].to_numpy(dtype=float)})
-
-
-def _day(value: object) -> int:
-    return int(np.datetime64(pd.Timestamp(value).date(), "D").astype(np.int64))
-
-
-def _period(day: int, unit: TimeUnit) -> int:
-    return day if unit == "D" else (day + 3) // 7
-
-
-def _per_period(events: pd.DataFrame) -> pd.DataFrame:
-    """Several purchases in one period count as one purchase period with their summed spend (lifetimes)."""
-    return events.groupby(["customer_id", "period"], sort=False)["amount"].sum().reset_index()
-
-
-def calibration_holdout(transactions: pd.DataFrame, calibration_end: object, holdout_end: object,
-                        unit: TimeUnit) -> pd.DataFrame:
-    """Calibration RFM of customers who bought by the end of day `calibration_end`, with their holdout
-    purchase periods (frequency_holdout), spend (spend_holdout, monetary_value_holdout = spend per holdout
-    period) in the days after it up to the end of `holdout_end`, and duration_holdout in units.
-
-    Matches lifetimes' calibration_and_holdout_data(freq=unit) for day-stamped data, computed vectorised
-    because that function fails on pandas 3 without a monetary column.
-    """
-    events = purchase_periods(transactions, unit)
-    cal_day, hold_day = _day(calibration_end), _day(holdout_end)
-    if hold_day <= cal_day:
-        raise ValueError("holdout_end must be after calibration_end")
-    cal = _per_period(events[events["day"] <= cal_day])
-    first = cal.groupby("customer_id")["period"].transform("min")
-    cal["repeat_spend"] = cal["amount"].where(cal["period"] != first, 0.0)
-    per = cal.groupby("customer_id").agg(n=("period", "size"), first=("period", "min"),
-                                         last=("period", "max"), repeat_spend=("repeat_spend", "sum"))
-    repeats = per["n"] - 1
-    frame = pd.DataFrame({
-        "frequency": repeats.astype(float),
-        "recency": (per["last"] - per["first"]).astype(float),
-        "T": (_period(cal_day, unit) - per["first"]).astype(float),
-        "monetary_value": (per["repeat_spend"] / repeats.where(repeats > 0)).fillna(0.0),
-    })
-    hold = _per_period(events[(events["day"] > cal_day) & (events["day"] <= hold_day)])
-    held = hold.groupby("customer_id").agg(frequency_holdout=("period", "size"),
-                                           spend_holdout=("amount", "sum"))
-    frame = frame.join(held, how="left").fillna({"frequency_holdout": 0.0, "spend_holdout": 0.0})
-    frame["frequency_holdout"] = frame["frequency_holdout"].astype(float)
-    frame["monetary_value_holdout"] = (frame["spend_holdout"] / frame["frequency_holdout"].where(
-        frame["frequency_holdout"] > 0)).fillna(0.0)
-    frame["duration_holdout"] = float(_period(hold_day, unit) - _period(cal_day, unit))
-    frame.index.name = "customer_id"
-    return frame
-
-
-def holdout_metrics(model: ClvModel, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Predictions for the holdout next to what happened, and the errors: per-customer MAE/RMSE and relative
-    aggregate error of purchase periods, MAE of mean spend per period among calibration repeat buyers who
-    bought in the holdout, and relative aggregate error of total holdout spend."""
-    out = frame.copy()
-    out["predicted_purchases"] = model.expected_purchases(frame, frame["duration_holdout"].to_numpy())
-    out["predicted_spend"] = model.expected_spend(frame)
-    spenders = out[(out["frequency"] > 0) & (out["monetary_value"] > 0) & (out["frequency_holdout"] > 0)]
-    nan = float("nan")
-    predicted_total_spend = out["predicted_purchases"] * out["predicted_spend"]
-    metrics = {
-        "customers": float(len(out)),
-        "purchases_mae": mae(out["frequency_holdout"], out["predicted_purchases"]),
-        "purchases_rmse": rmse(out["frequency_holdout"], out["predicted_purchases"]),
-        "purchases_actual_total": float(out["frequency_holdout"].sum()),
-        "purchases_predicted_total": float(out["predicted_purchases"].sum()),
-        "purchases_aggregate_error": relative_aggregate_error(out["frequency_holdout"],
-                                                              out["predicted_purchases"]),
-        "spend_customers": float(len(spenders)),
-        "spend_mae": mae(spenders["monetary_value_holdout"], spenders["predicted_spend"]) if len(spenders)
-        else nan,
-        "spend_actual_total": float(out["spend_holdout"].sum()),
-        "spend_predicted_total": float(predicted_total_spend.sum()),
-        "spend_aggregate_error": relative_aggregate_error(out["spend_holdout"], predicted_total_spend),
-    }
-    return out, metrics
-
-
-@dataclass(frozen=True)
-class ClvEvaluation:
-    """A model fitted on the calibration period, its per-customer holdout frame and the holdout metrics."""
-
-    model: ClvModel
-    frame: pd.DataFrame
-    metrics: dict[str, float]
-
-
-def evaluate_clv(transactions: pd.DataFrame, calibration_end: object, holdout_end: object, unit: TimeUnit,
-                 penalizers: Sequence[float] = DEFAULT_PENALIZERS) -> ClvEvaluation:
-    """Fit on the calibration period and score the predictions against the holdout period."""
-    frame = calibration_holdout(transactions, calibration_end, holdout_end, unit)
-    model = fit_clv(frame, unit, penalizers)
-    scored, metrics = holdout_metrics(model, frame)
-    return ClvEvaluation(model=model, frame=scored, metrics=metrics)

@@ -12,7 +12,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from training.clv import ClvModel, TimeUnit, purchase_periods
+from training.clv import ClvModel, TimeUnit
+from training.clv_evaluation import purchase_periods
 
 
 def holdout_by_calibration_frequency(frame: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:

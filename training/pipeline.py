@@ -26,7 +26,7 @@ from retain.settings import Settings
 from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnModel, ChurnParams, fit_churn, without_service
-from training.clv import evaluate_clv, holdout_metrics
+from training.clv_evaluation import evaluate_clv, holdout_metrics
 from training.dataset import LABEL, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide

@@ -14,9 +14,10 @@ import xgboost as xgb
 from mlflow.pyfunc import PythonModel
 
 from training.churn import ChurnModel, FeatureSpace
-from training.clv import MONTH_IN_UNITS, ClvModel, FitAttempt
+from training.clv import ClvModel, FitAttempt
 
 RFM_INPUT = ["frequency", "recency", "T", "monetary_value"]
+CLV_OUTPUTS = ("p_alive", "expected_purchases", "expected_spend", "clv")
 
 
 def save_churn_artifacts(model: ChurnModel, folder: Path) -> dict[str, str]:
@@ -81,16 +82,12 @@ class ClvPyfunc(PythonModel):  # type: ignore[misc]
 
 def clv_outputs(model: ClvModel, rfm: pd.DataFrame, horizon_months: int, monthly_discount_rate: float
                 ) -> pd.DataFrame:
-    """The per-customer CLV figures the service reports; customers without a purchase get NaN."""
-    frame = rfm[RFM_INPUT].astype(float).reset_index(drop=True)
-    known = frame.dropna().index
-    out = pd.DataFrame(index=frame.index, columns=["p_alive", "expected_purchases", "expected_spend", "clv"],
-                       dtype=float)
-    if len(known):
-        rows = frame.loc[known]
-        periods = horizon_months * MONTH_IN_UNITS[model.unit]
-        out.loc[known, "p_alive"] = model.p_alive(rows).to_numpy()
-        out.loc[known, "expected_purchases"] = model.expected_purchases(rows, periods).to_numpy()
-        out.loc[known, "expected_spend"] = model.expected_spend(rows).to_numpy()
-        out.loc[known, "clv"] = model.clv(rows, horizon_months, monthly_discount_rate).to_numpy()
-    return out
+    """The per-customer CLV figures the service reports, by position; customers without a purchase get NaN."""
+    values = rfm[RFM_INPUT].to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(values).any(axis=1)
+    out = np.full((len(values), len(CLV_OUTPUTS)), np.nan)
+    if known.any():
+        figures = model.figures(pd.DataFrame(values[known], columns=RFM_INPUT), horizon_months,
+                                monthly_discount_rate)
+        out[known] = figures[list(CLV_OUTPUTS)].to_numpy()
+    return pd.DataFrame(out, columns=list(CLV_OUTPUTS))

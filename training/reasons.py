@@ -13,9 +13,10 @@ RFM periods (frequency, recency, T) are worded in days, the feature pipeline's d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from numbers import Real
 from typing import Any
 
@@ -29,6 +30,8 @@ POSITIVE_TONE = 0.05
 EASY_CES = 5.0  # CES answers 5-7 are low effort, as in low_effort_share_*
 LOW_SHARE = 0.5  # a "good" share (first-contact resolution, CSAT top-2, easy CES) below this reads "only"
 FEW_REPEATS = 2
+SPARE_CANDIDATES = 5  # features looked at beyond `top` before the rest, for repeated wordings
+MAX_WORDINGS = 200_000  # memo bound of reason_codes (a few tens of MB of short texts)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,9 @@ def _template(feature: str) -> tuple[ReasonTemplate | None, str]:
 
 
 def _is_missing(value: object) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None or isinstance(value, float):
+        return value is None or value != value  # the common cases first: None and NaN
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _plain(value: object) -> str:
@@ -267,18 +272,58 @@ def reason_codes(contributions: np.ndarray, feature_names: Sequence[str], values
     pushes_up = matrix > 0  # NaN contributions never count
     order = np.argsort(np.where(pushes_up, -matrix, np.inf), axis=1, kind="stable")
     n_up = pushes_up.sum(axis=1)
-    arrays: dict[str, np.ndarray] = {}
+    if top == 0 or not len(matrix):
+        return [[] for _ in range(len(matrix))]
+    head = order[:, :min(int(n_up.max()), top + SPARE_CANDIDATES)].tolist()  # most rows need no more
+    all_float = all(getattr(dtype, "kind", "O") == "f" for dtype in values.dtypes)
+    block = values.to_numpy(dtype=float) if all_float else None  # the model matrix: one array, no per-column pandas
+    column_values: dict[str, list[object]] = {}
+    feature_values: list[list[object] | None] = [None] * len(names)
+    wording: dict[tuple[int, object], str] = {}  # (feature, value) -> text: values repeat a lot across rows
     reasons: list[list[str]] = []
-    for row in range(len(matrix)):
+    for row, (ranked, count) in enumerate(zip(head, n_up.tolist(), strict=True)):
         texts: list[str] = []
-        for j in order[row, :n_up[row]] if top else ():
-            column = columns[j]
-            if column not in arrays:
-                arrays[column] = values[column].to_numpy(dtype=object)
-            text = describe(names[j], arrays[column][row])
+        candidates = ranked[:count] if count <= len(ranked) else chain(ranked, _rest(order, row, len(ranked), count))
+        for j in candidates:
+            row_values = feature_values[j]
+            if row_values is None:
+                column = columns[j]
+                if column not in column_values:
+                    column_values[column] = (_plain_floats(block[:, values.columns.get_loc(column)])
+                                             if block is not None else _plain_values(values[column]))
+                row_values = feature_values[j] = column_values[column]
+            value = row_values[row]
+            text = wording.get((j, value))
+            if text is None:
+                if len(wording) >= MAX_WORDINGS:
+                    wording.clear()
+                text = wording[(j, value)] = describe(names[j], value)
             if text not in texts:
                 texts.append(text)
                 if len(texts) == top:
                     break
         reasons.append(texts)
     return reasons
+
+
+def _rest(order: np.ndarray, row: int, start: int, stop: int) -> Iterator[int]:
+    """The row's further candidates, read only if the first ones did not give enough distinct texts."""
+    yield from order[row, start:stop].tolist()
+
+
+def _plain_floats(array: np.ndarray) -> list[object]:
+    plain = array.tolist()
+    for i in np.flatnonzero(np.isnan(array)).tolist():
+        plain[i] = None
+    return plain  # type: ignore[no-any-return]
+
+
+def _plain_values(column: pd.Series) -> list[object]:
+    """A column as Python values with every kind of missing (NaN, NA, NaT) as None, so values hash and
+    compare consistently as memo keys."""
+    array = column.to_numpy()
+    if array.dtype.kind in "iub":
+        return array.tolist()  # type: ignore[no-any-return]
+    if array.dtype.kind == "f":
+        return _plain_floats(array)
+    return column.astype(object).where(column.notna(), None).tolist()

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from training.churn import ChurnModel
 from training.churn_plots import plot_contributions, plot_gains, plot_reliability, plot_roc
-from training.clv import ClvEvaluation
+from training.clv_evaluation import ClvEvaluation
 from training.clv_plots import cumulative_transactions, plot_calibration_holdout, plot_cumulative_transactions
 
 SHAP_ROWS = 5000

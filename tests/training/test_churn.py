@@ -193,3 +193,11 @@ def test_ablation_drops_every_service_family(fitted: Fitted) -> None:
     assert {f.name for f in kept} >= {"frequency", "recency", "T", "monetary_value"}
     model = fit_churn(fitted.frames["train"], fitted.frames["validation"], kept, LABEL, PARAMS, SEED)
     assert not any(c.startswith(("sentiment_", "negative_share_", "ces_")) for c in model.space.columns)
+
+
+def test_explain_gives_the_probability_and_contributions_in_one_pass(fitted: Fitted) -> None:
+    model = fitted.model
+    matrix = model.space.matrix(fitted.frames["test"])
+    probability, contributions = model.explain(matrix)
+    np.testing.assert_allclose(probability, model.predict_proba(fitted.frames["test"]), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(contributions, model.contributions(matrix))

@@ -12,7 +12,8 @@ from lifetimes.utils import ConvergenceError
 from scipy.special import hyp2f1
 
 import training.clv as clv_module
-from training.clv import ClvFitError, ClvModel, TimeUnit, calibration_holdout, check_rfm, fit_clv
+from training.clv import ClvFitError, ClvModel, TimeUnit, check_rfm, fit_clv
+from training.clv_evaluation import calibration_holdout
 
 CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005), weeks
 CDNOW_GG = {"p": 6.25, "q": 3.74, "v": 15.44}  # Fader & Hardie, note 025, 946 repeat customers

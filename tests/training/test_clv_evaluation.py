@@ -10,7 +10,8 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, expected_cumulative_transactions
 from matplotlib.figure import Figure
 
-from training.clv import TimeUnit, calibration_holdout, evaluate_clv, fit_clv, purchase_periods
+from training.clv import TimeUnit, fit_clv
+from training.clv_evaluation import calibration_holdout, evaluate_clv, purchase_periods
 from training.clv_plots import (
     cumulative_transactions,
     holdout_by_calibration_frequency,
