@@ -10,8 +10,9 @@ process on 127.0.0.1 (a small asyncio HTTP/1.1 keep-alive client, so the client'
 - `POST /v1/customers/lookup` with 1,000 ids: p50 < 100 ms
 - `GET /v1/at-risk?limit=50`: p50 < 20 ms
 - `POST /v1/score` faster than `mlflow models serve --env-manager local` on the churn champion's
-  `/invocations` for 1 row and for 1,000 rows (while returning more: probability, CLV, reasons); also
-  32 concurrent 1-row requests on both (p99 and requests/s).
+  `/invocations` for 1 row and for 1,000 rows (while returning more: probability, CLV, reasons), compared in
+  each JSON shape both accept (an object per row: our `rows`, its `dataframe_records`; names once: our
+  `columns`+`data`, its `dataframe_split`); also 32 concurrent 1-row requests on both (p99 and requests/s).
 
     .venv/bin/python benchmarks/api.py [--customers 1000000] [--train-customers 30000] [--seed 7]
                                        [--duration 10] [--concurrency 32] [--skip-mlflow]
@@ -226,6 +227,12 @@ def _value(value: Any, numeric: bool) -> Any:
     return float(value) if numeric else str(value)
 
 
+def ours_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as our columns+data body."""
+    columns = list(rows[0])
+    return {"columns": columns, "data": [[row[c] for c in columns] for row in rows]}
+
+
 def json_rows(store: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[Any]]]:
     """The sampled feature rows as /v1/score rows and as /invocations data (NaN -> null, numbers as float)."""
     frame, columns, numeric = store["rows"], store["columns"], store["numeric"]
@@ -357,11 +364,13 @@ def run(root: Path, args: argparse.Namespace) -> None:
             found = client.post("/v1/customers/lookup", json={"customer_ids": rng.sample(ids, ROWS)})
             page = client.get("/v1/at-risk", params={"limit": 50})
             scored = client.post("/v1/score", json={"rows": ours_rows})
-            for name, answer in (("customer", one), ("lookup", found), ("at-risk", page), ("score", scored)):
+            tabled = client.post("/v1/score", json=ours_table(ours_rows))
+            for name, answer in (("customer", one), ("lookup", found), ("at-risk", page), ("score", scored),
+                                 ("score columns+data", tabled)):
                 if answer.status_code != 200:
                     raise RuntimeError(f"{name}: {answer.status_code} {answer.text[:2000]}")
             assert len(found.json()["found"]) == ROWS and len(page.json()["items"]) == 50
-            assert len(scored.json()["results"]) == len(ours_rows)
+            assert len(scored.json()["results"]) == len(ours_rows) and tabled.json() == scored.json()
             ours_example = scored.json()["results"][0]
         print(f"our /v1/score answers per row: {sorted(ours_example)}", flush=True)
 
@@ -383,8 +392,12 @@ def run(root: Path, args: argparse.Namespace) -> None:
              "max_requests": SEQUENTIAL_MAX, "requests": gets(["/v1/at-risk?limit=50"])},
             {**common, "name": "POST /v1/score (1 row)", "concurrency": 1, "duration": duration,
              "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [{"rows": [r]} for r in ours_rows])},
+            {**common, "name": "POST /v1/score (1 row, columns+data)", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [ours_table([r]) for r in ours_rows])},
             {**common, "name": "POST /v1/score (1,000 rows)", "concurrency": 1, "duration": duration,
              "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [{"rows": ours_rows}])},
+            {**common, "name": "POST /v1/score (1,000 rows, columns+data)", "concurrency": 1, "duration": duration,
+             "max_requests": SEQUENTIAL_MAX, "requests": posts("/v1/score", [ours_table(ours_rows)])},
             {**common, "name": f"POST /v1/score (1 row) x{concurrency}", "concurrency": concurrency,
              "duration": duration, "max_requests": CONCURRENT_MAX,
              "requests": posts("/v1/score", [{"rows": [r]} for r in ours_rows])},
@@ -410,10 +423,16 @@ def run(root: Path, args: argparse.Namespace) -> None:
             def split(rows: list[list[Any]]) -> dict[str, Any]:
                 return {"dataframe_split": {"columns": columns, "data": rows}}
 
+            def records(rows: list[list[Any]]) -> dict[str, Any]:
+                return {"dataframe_records": [dict(zip(columns, row, strict=True)) for row in rows]}
+
             with httpx.Client(base_url=f"http://{HOST}:{mport}", timeout=120) as client:
                 answer = client.post("/invocations", json=split(their_rows))
-                if answer.status_code != 200:
-                    raise RuntimeError(f"/invocations: {answer.status_code} {answer.text[:2000]}")
+                as_records = client.post("/invocations", json=records(their_rows))
+                for answered in (answer, as_records):
+                    if answered.status_code != 200:
+                        raise RuntimeError(f"/invocations: {answered.status_code} {answered.text[:2000]}")
+                assert as_records.json() == answer.json()
                 predictions = answer.json()["predictions"]
                 assert len(predictions) == len(their_rows)
             print(f"mlflow /invocations answers per row: {predictions[0]}", flush=True)
@@ -427,8 +446,13 @@ def run(root: Path, args: argparse.Namespace) -> None:
 
             mcommon = {"host": HOST, "port": mport}
             mscenarios = [
+                {**mcommon, "name": "mlflow /invocations (1 row, records)", "concurrency": 1,
+                 "duration": duration, "max_requests": SEQUENTIAL_MAX,
+                 "requests": invocations([records([r]) for r in their_rows])},
                 {**mcommon, "name": "mlflow /invocations (1 row)", "concurrency": 1, "duration": duration,
                  "max_requests": SEQUENTIAL_MAX, "requests": invocations([split([r]) for r in their_rows])},
+                {**mcommon, "name": "mlflow /invocations (1,000 rows, records)", "concurrency": 1,
+                 "duration": duration, "max_requests": SEQUENTIAL_MAX, "requests": invocations([records(their_rows)])},
                 {**mcommon, "name": "mlflow /invocations (1,000 rows)", "concurrency": 1, "duration": duration,
                  "max_requests": SEQUENTIAL_MAX, "requests": invocations([split(their_rows)])},
                 {**mcommon, "name": f"mlflow /invocations (1 row) x{concurrency}", "concurrency": concurrency,
@@ -461,20 +485,27 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, custome
     risk = results["GET /v1/at-risk?limit=50"]
     print(f"  GET /v1/at-risk limit=50: p50 {risk['p50']:.2f} ms < 20 ms: {verdict(risk['p50'] < 20)}")
     if args.skip_mlflow:
-        for name in ("POST /v1/score (1 row)", "POST /v1/score (1,000 rows)", f"POST /v1/score (1 row) x{c}"):
+        for name in ("POST /v1/score (1 row)", "POST /v1/score (1 row, columns+data)", "POST /v1/score (1,000 rows)",
+                     "POST /v1/score (1,000 rows, columns+data)", f"POST /v1/score (1 row) x{c}"):
             print(f"  {name}: p50 {results[name]['p50']:.2f} ms, p99 {results[name]['p99']:.2f} ms, "
                   f"{results[name]['rps']:,.0f} req/s (mlflow skipped)")
         return
-    print("  ours (probability, tier, CLV, value at risk, reasons) vs mlflow models serve (probability only):")
-    pairs = [("1 row p50", "POST /v1/score (1 row)", "mlflow /invocations (1 row)", "p50"),
-             ("1,000 rows p50", "POST /v1/score (1,000 rows)", "mlflow /invocations (1,000 rows)", "p50"),
-             (f"1 row x{c} p99", f"POST /v1/score (1 row) x{c}", f"mlflow /invocations (1 row) x{c}", "p99")]
+    print("  ours (probability, tier, CLV, value at risk, reasons) vs mlflow models serve (probability only),\n"
+          "  the same rows in the same JSON shape (one object per row: our rows vs its dataframe_records;\n"
+          "  names once: our columns+data vs its dataframe_split):")
+    pairs = [("1 row, objects", "POST /v1/score (1 row)", "mlflow /invocations (1 row, records)", "p50"),
+             ("1 row, split", "POST /v1/score (1 row, columns+data)", "mlflow /invocations (1 row)", "p50"),
+             ("1,000 rows, objects", "POST /v1/score (1,000 rows)", "mlflow /invocations (1,000 rows, records)",
+              "p50"),
+             ("1,000 rows, split", "POST /v1/score (1,000 rows, columns+data)", "mlflow /invocations (1,000 rows)",
+              "p50"),
+             (f"1 row x{c}", f"POST /v1/score (1 row) x{c}", f"mlflow /invocations (1 row) x{c}", "p99")]
     for label, ours, theirs, stat in pairs:
         a, b = results[ours][stat], results[theirs][stat]
         target = "" if stat == "p99" else f": {verdict(a < b)}"
-        print(f"    {label:<16} ours {a:9.2f} ms  mlflow {b:9.2f} ms  mlflow/ours {b / a:6.2f}x{target}")
+        print(f"    {label:<20} {stat} ours {a:8.2f} ms  mlflow {b:8.2f} ms  mlflow/ours {b / a:5.2f}x{target}")
     a, b = results[f"POST /v1/score (1 row) x{c}"]["rps"], results[f"mlflow /invocations (1 row) x{c}"]["rps"]
-    print(f"    {f'1 row x{c} req/s':<16} ours {a:9.1f}     mlflow {b:9.1f}     ours/mlflow {a / b:6.2f}x")
+    print(f"    {f'1 row x{c} req/s':<20}     ours {a:8.1f}     mlflow {b:8.1f}     ours/mlflow {a / b:5.2f}x")
 
 
 if __name__ == "__main__":

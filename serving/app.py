@@ -26,7 +26,7 @@ from features.build import FeatureConfig, catalogue
 from retain.settings import Settings
 from serving.metrics import Metrics
 from serving.routes import admin, at_risk, customers, health, score
-from serving.schemas import feature_row_model, openapi_components, score_request_model
+from serving.score_input import ScoreInput
 from serving.state import AppState, freeze_heap, load_snapshot
 
 log = logging.getLogger("retain.api")
@@ -176,10 +176,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.build_router(settings.api_metrics_public))
     app.include_router(customers.router)
     app.include_router(at_risk.router)
-    score_request = score_request_model(feature_row_model(features))
-    app.include_router(score.build_router(score_request))
+    score_input = ScoreInput(features)
+    app.include_router(score.build_router(score_input))
     app.include_router(admin.router)
-    _document_schemas(app, openapi_components(score_request))
+    _document_schemas(app, score_input.openapi_components())
     return app
 
 

@@ -5,12 +5,11 @@ costs a trip through the thread pool."""
 from __future__ import annotations
 
 import email.message
-from typing import Annotated, Any, TypeVar, get_origin
+from typing import Annotated, Any, get_origin
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ValidationError
 
 from serving.auth import HEADER, Role
 from serving.state import AppState, Models, ScoreView, Snapshot
@@ -109,7 +108,8 @@ KnownQueryOnly = Depends(known_query_only)
 
 
 async def json_body(request: Request) -> bytes:
-    """The raw body of a JSON request, for `validate_json_body`; 422 for a body declared as something else."""
+    """The raw body of a JSON request, for a route that validates it itself; 422 for a body declared as
+    something else."""
     content_type = request.headers.get("content-type")
     if content_type:
         message = email.message.Message()
@@ -122,26 +122,3 @@ async def json_body(request: Request) -> bytes:
 
 
 JsonBody = Annotated[bytes, Depends(json_body)]
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def validate_json_body(model: type[Model], raw: bytes) -> Model:
-    """`raw` validated as `model` by pydantic's JSON parser, with FastAPI's 422 errors (located in the body,
-    the field named, the input not echoed) for anything wrong."""
-    if not raw:
-        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        raise RequestValidationError([_body_error(e, raw) for e in error.errors(include_input=False)]) from None
-
-
-def _body_error(error: Any, raw: bytes) -> dict[str, Any]:
-    if error["type"] != "json_invalid":
-        return {"type": error["type"], "loc": ("body", *error["loc"]), "msg": error["msg"]}
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"type": "json_invalid", "loc": ("body",), "msg": "not UTF-8 encoded JSON"}
-    detail = (error.get("ctx") or {}).get("error", "invalid JSON")
-    return {"type": "json_invalid", "loc": ("body",), "msg": f"not valid JSON ({detail})"}

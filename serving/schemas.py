@@ -181,43 +181,39 @@ def _field(feature: Feature) -> tuple[Any, Any]:
     return number | None, Field(default=default, description=feature.definition + note)
 
 
-def _rfm_in_order(row: BaseModel) -> BaseModel:
-    """frequency <= recency <= T, as the feature pipeline computes them (lifetimes' conventions)."""
-    frequency, recency, periods = (getattr(row, name, None) for name in ("frequency", "recency", "T"))
+def rfm_order_problem(frequency: float | None, recency: float | None, periods: float | None) -> str | None:
+    """Why frequency <= recency <= T does not hold (the feature pipeline's lifetimes conventions), or None."""
     if recency is not None and periods is not None and recency > periods:
-        raise ValueError(f"recency ({recency:g}) must not exceed T ({periods:g})")
+        return f"recency ({recency:g}) must not exceed T ({periods:g})"
     if frequency is not None and recency is not None and frequency > recency:
-        raise ValueError(f"frequency ({frequency:g}) must not exceed recency ({recency:g})")
+        return f"frequency ({frequency:g}) must not exceed recency ({recency:g})"
+    return None
+
+
+def _rfm_in_order(row: BaseModel) -> BaseModel:
+    problem = rfm_order_problem(*(getattr(row, name, None) for name in ("frequency", "recency", "T")))
+    if problem:
+        raise ValueError(problem)
     return row
 
 
-def feature_row_model(features: Sequence[Feature]) -> type[BaseModel]:
-    """The pydantic model of one feature row: customer_id plus every catalogue column, unknown keys refused."""
-    fields: dict[str, Any] = {
+def feature_fields(features: Sequence[Feature]) -> dict[str, tuple[Any, Any]]:
+    """Type and field info of every column a feature row may carry: customer_id, as_of and the catalogue's."""
+    fields: dict[str, tuple[Any, Any]] = {
         "customer_id": (CustomerId, Field(description="The customer the row describes.")),
         "as_of": (IsoDate | None, Field(default=None, description="Cutoff day of the features (informative).")),
     }
     fields.update({feature.name: _field(feature) for feature in features})
+    return fields
+
+
+def feature_row_model(fields: dict[str, tuple[Any, Any]]) -> type[BaseModel]:
+    """The pydantic model of one feature row, from `feature_fields`; unknown keys refused."""
     return create_model(  # type: ignore[call-overload, no-any-return]
         "FeatureRow", __config__=ConfigDict(extra="forbid"),
         __validators__={"rfm_in_order": model_validator(mode="after")(_rfm_in_order)},  # type: ignore[dict-item]
         **fields,
     )
-
-
-def score_request_model(row: type[BaseModel]) -> type[BaseModel]:
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        "ScoreRequest", __config__=ConfigDict(extra="forbid"),
-        rows=(list[row], Field(min_length=1, max_length=MAX_ITEMS,  # type: ignore[valid-type]
-                                description=f"1 to {MAX_ITEMS:,} feature rows.")),
-    )
-
-
-def openapi_components(model: type[BaseModel]) -> dict[str, Any]:
-    """`model`'s JSON schema and those it refers to, keyed as the OpenAPI document's components, for a body
-    that a route validates itself (see routes/score.py)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {model.__name__: schema, **schema.pop("$defs", {})}
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -13,7 +13,6 @@ import gc
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from retain.errors import RetainError
 from retain.settings import Settings
 from serving.auth import KeyRing, load_keyring
 from serving.batch import risk_tiers
+from serving.score_input import FeatureTable
 from serving.scoring import load_champions
 from serving.store import BatchInfo, ScoreBatch, store_dir
 from training.churn import ChurnModel
@@ -144,36 +144,28 @@ class Models:
     def columns(self) -> list[str]:
         return [*self.churn.space.numeric, *self.churn.space.categories]
 
-    def score(self, rows: Sequence[object]) -> list[dict[str, object]]:
-        """Churn probability, tier, CLV figures, value at risk and reasons per validated feature row (read by
-        attribute, as the API's FeatureRow models are); the same computation as batch scoring, on a float
-        matrix straight into the booster. Missing or non-finite figures come out as None."""
+    def score(self, table: FeatureTable) -> list[dict[str, object]]:
+        """Churn probability, tier, CLV figures, value at risk and reasons per row of a validated feature table;
+        the same computation as batch scoring, on a float matrix straight into the booster. Missing or
+        non-finite figures come out as None."""
         space = self.churn.space
-        parts = [_attribute_matrix(rows, space.numeric)]
+        parts = [table.numbers(space.numeric)]
         for name, vocab in space.categories.items():
-            values = np.array([getattr(row, name) for row in rows], dtype=object)
+            values = table.objects(name)
             parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(np.float32))
         matrix = np.hstack(parts)
         probability, contributions = self.churn.explain(matrix)
         reasons = reason_codes(contributions, space.columns, pd.DataFrame(matrix, columns=space.columns))
-        rfm = pd.DataFrame(_attribute_matrix(rows, RFM_INPUT, np.float64), columns=RFM_INPUT)
+        rfm = pd.DataFrame(table.numbers(RFM_INPUT, np.float64), columns=RFM_INPUT)
         value = clv_outputs(self.clv, rfm, self.horizon_months, self.monthly_discount_rate)
         clv = value["clv"].to_numpy(dtype=float)
-        columns = {"customer_id": [getattr(row, "customer_id") for row in rows],  # noqa: B009 - any row model
+        columns = {"customer_id": table.objects("customer_id").tolist(),
                    "churn_probability": _json_floats(probability),
                    "risk_tier": risk_tiers(probability, self.medium_risk, self.high_risk).tolist(),
                    "p_alive": _json_floats(value["p_alive"].to_numpy(dtype=float)),
                    "expected_purchases": _json_floats(value["expected_purchases"].to_numpy(dtype=float)),
                    "clv": _json_floats(clv), "value_at_risk": _json_floats(clv * probability), "reasons": reasons}
         return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def _attribute_matrix(rows: Sequence[object], names: Sequence[str], dtype: type = np.float32) -> np.ndarray:
-    """The named attributes of every row as a float matrix, None as NaN."""
-    if not names:
-        return np.empty((len(rows), 0), dtype=dtype)
-    get = attrgetter(*names)  # float64 first: numpy turns None into NaN faster for it than for float32
-    return np.array([get(row) for row in rows], dtype=np.float64).reshape(len(rows), len(names)).astype(dtype)
 
 
 def _json_floats(array: np.ndarray) -> list[float | None]:

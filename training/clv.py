@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import hyp2f1
 
 from retain.errors import RetainError
 
@@ -102,8 +103,27 @@ class ClvModel:
         position)."""
         f, rec, t = _frt(rfm)
         horizon = np.broadcast_to(np.asarray(periods, dtype=float), f.shape)
-        values = self._bgf().conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
-        return pd.Series(np.asarray(values, dtype=float), index=rfm.index, name="expected_purchases")
+        values = self._conditional_expected_purchases(horizon, f, rec, t)
+        return pd.Series(values, index=rfm.index, name="expected_purchases")
+
+    def _conditional_expected_purchases(self, horizon: np.ndarray, f: np.ndarray, rec: np.ndarray,
+                                        t: np.ndarray) -> np.ndarray:
+        """lifetimes' BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time (Fader, Hardie and Lee
+        2005, eq. 10), term for term, except that the fallback form of the hypergeometric term is computed only
+        where the direct one overflows: lifetimes computes both everywhere, and the hypergeometric function
+        is most of the cost of the 12 monthly evaluations behind every CLV."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        first, second, third = r + f, b + f, a + b + f - 1
+        z = horizon / (alpha + t + horizon)
+        with np.errstate(divide="ignore"):
+            ln_hyp = np.log(hyp2f1(first, second, third, z))
+        overflow = np.isinf(ln_hyp)
+        if overflow.any():
+            c, az, bz, zz = third[overflow], first[overflow], second[overflow], z[overflow]
+            ln_hyp[overflow] = np.log(hyp2f1(c - az, c - bz, c, zz)) + (c - az - bz) * np.log(1 - zz)
+        numerator = third / (a - 1) * (1 - np.exp(ln_hyp + first * np.log((alpha + t) / (alpha + horizon + t))))
+        denominator = 1 + (f > 0) * (a / (second - 1)) * ((alpha + t) / (alpha + rec)) ** first
+        return np.asarray(numerator / denominator, dtype=float)
 
     def population_expected_purchases(self, t: np.ndarray) -> np.ndarray:
         """Expected repeat purchases within `t` units of a new customer's first purchase (unconditional)."""
@@ -142,8 +162,7 @@ class ClvModel:
         n = len(rows)
         month_ends = np.arange(1, months + 1) * MONTH_IN_UNITS[self.unit]
         f, rec, t = (np.tile(column, months) for column in rows.T)
-        cumulative = np.asarray(self._bgf().conditional_expected_number_of_purchases_up_to_time(
-            np.repeat(month_ends, n), f, rec, t), dtype=float).reshape(months, n)
+        cumulative = self._conditional_expected_purchases(np.repeat(month_ends, n), f, rec, t).reshape(months, n)
         per_month = np.diff(cumulative, axis=0, prepend=0.0)
         discount = (1.0 + monthly_discount_rate) ** np.arange(1, months + 1)
         discounted = (per_month / discount[:, None]).sum(axis=0)

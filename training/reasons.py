@@ -13,10 +13,9 @@ RFM periods (frequency, recency, T) are worded in days, the feature pipeline's d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from numbers import Real
 from typing import Any
 
@@ -30,8 +29,6 @@ POSITIVE_TONE = 0.05
 EASY_CES = 5.0  # CES answers 5-7 are low effort, as in low_effort_share_*
 LOW_SHARE = 0.5  # a "good" share (first-contact resolution, CSAT top-2, easy CES) below this reads "only"
 FEW_REPEATS = 2
-SPARE_CANDIDATES = 5  # features looked at beyond `top` before the rest, for repeated wordings
-MAX_WORDINGS = 200_000  # memo bound of reason_codes (a few tens of MB of short texts)
 
 
 @dataclass(frozen=True)
@@ -258,7 +255,10 @@ def reason_codes(contributions: np.ndarray, feature_names: Sequence[str], values
     feature order), worded by `describe` with the row's value. Rows of `values` align with the rows of
     `contributions` by position. A feature whose wording repeats one already given is skipped (several
     missing service rates all say "no service contact in 30 days"), so a row may get fewer than `top`
-    reasons, or none when nothing pushes its score up."""
+    reasons, or none when nothing pushes its score up.
+
+    Vectorised over rows, in rounds: each round words the next `top` candidates of the rows still short of
+    `top` distinct texts, each distinct (feature, value) pair once; most rows are done after the first."""
     matrix = np.asarray(contributions, dtype=float)
     names = list(feature_names)
     if matrix.ndim != 2 or matrix.shape[1] != len(names):
@@ -268,62 +268,76 @@ def reason_codes(contributions: np.ndarray, feature_names: Sequence[str], values
         raise ValueError(f"values has {len(values)} rows, contributions {len(matrix)}")
     if top < 0:
         raise ValueError(f"top must be >= 0, got {top}")
-    columns = _value_columns(values, names)
+    wording = _Wording(values, names, _value_columns(values, names))
     pushes_up = matrix > 0  # NaN contributions never count
-    order = np.argsort(np.where(pushes_up, -matrix, np.inf), axis=1, kind="stable")
     n_up = pushes_up.sum(axis=1)
-    if top == 0 or not len(matrix):
-        return [[] for _ in range(len(matrix))]
-    head = order[:, :min(int(n_up.max()), top + SPARE_CANDIDATES)].tolist()  # most rows need no more
-    all_float = all(getattr(dtype, "kind", "O") == "f" for dtype in values.dtypes)
-    block = values.to_numpy(dtype=float) if all_float else None  # the model matrix: one array, no per-column pandas
-    column_values: dict[str, list[object]] = {}
-    feature_values: list[list[object] | None] = [None] * len(names)
-    wording: dict[tuple[int, object], str] = {}  # (feature, value) -> text: values repeat a lot across rows
-    reasons: list[list[str]] = []
-    for row, (ranked, count) in enumerate(zip(head, n_up.tolist(), strict=True)):
-        texts: list[str] = []
-        candidates = ranked[:count] if count <= len(ranked) else chain(ranked, _rest(order, row, len(ranked), count))
-        for j in candidates:
-            row_values = feature_values[j]
-            if row_values is None:
-                column = columns[j]
-                if column not in column_values:
-                    column_values[column] = (_plain_floats(block[:, values.columns.get_loc(column)])
-                                             if block is not None else _plain_values(values[column]))
-                row_values = feature_values[j] = column_values[column]
-            value = row_values[row]
-            text = wording.get((j, value))
-            if text is None:
-                if len(wording) >= MAX_WORDINGS:
-                    wording.clear()
-                text = wording[(j, value)] = describe(names[j], value)
-            if text not in texts:
-                texts.append(text)
-                if len(texts) == top:
-                    break
-        reasons.append(texts)
-    return reasons
+    picked = np.full((len(matrix), top), -1, dtype=np.int64)  # text ids, filled from the left
+    count = np.zeros(len(matrix), dtype=np.int64)
+    active = np.flatnonzero(n_up > 0) if top else np.empty(0, dtype=np.int64)
+    order = np.argsort(np.where(pushes_up, -matrix, np.inf), axis=1, kind="stable") if len(active) else None
+    start = 0
+    while len(active):
+        width = min(top, int(n_up[active].max()) - start)
+        valid = start + np.arange(width) < n_up[active][:, None]
+        ids = wording.text_ids(active, order[active, start:start + width], valid)  # type: ignore[index]
+        for k in range(width):
+            candidate = ids[:, k]
+            fresh = (candidate >= 0) & (count[active] < top) & ~(picked[active] == candidate[:, None]).any(axis=1)
+            rows = active[fresh]
+            picked[rows, count[rows]] = candidate[fresh]
+            count[rows] += 1
+        start += width
+        active = active[(count[active] < top) & (n_up[active] > start)]
+    flat = np.asarray(wording.texts, dtype=object)[picked[picked >= 0]].tolist()  # row by row, in order
+    ends = np.cumsum(count).tolist()
+    return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _rest(order: np.ndarray, row: int, start: int, stop: int) -> Iterator[int]:
-    """The row's further candidates, read only if the first ones did not give enough distinct texts."""
-    yield from order[row, start:stop].tolist()
+class _Wording:
+    """Texts of (feature, value) pairs: each distinct pair is worded once, identical texts share an id."""
+
+    def __init__(self, values: pd.DataFrame, names: list[str], columns: list[str]) -> None:
+        self.values, self.names, self.columns = values, names, columns
+        self.texts: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._arrays: dict[str, np.ndarray] = {}
+        all_float = all(getattr(dtype, "kind", "O") == "f" for dtype in values.dtypes)
+        self._block = values.to_numpy(dtype=float) if all_float else None  # a model matrix: one array
+
+    def _array(self, column: str) -> np.ndarray:
+        if column not in self._arrays:
+            if self._block is not None:
+                self._arrays[column] = self._block[:, self.values.columns.get_loc(column)]
+            else:
+                array = self.values[column].to_numpy()
+                self._arrays[column] = array if array.dtype.kind in "iufb" else array.astype(object)
+        return self._arrays[column]
+
+    def _id(self, text: str) -> int:
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def text_ids(self, rows: np.ndarray, candidates: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The text id of each valid candidate (feature index) of each of `rows`; -1 elsewhere."""
+        ids = np.full(candidates.shape, -1, dtype=np.int64)
+        at_row, at_k = np.nonzero(valid)
+        features = candidates[at_row, at_k]
+        by_feature = np.argsort(features, kind="stable")
+        distinct_features, starts = np.unique(features[by_feature], return_index=True)
+        for j, group in zip(distinct_features.tolist(), np.split(by_feature, starts[1:]), strict=True):
+            distinct, inverse = _distinct(self._array(self.columns[j])[rows[at_row[group]]])
+            worded = np.array([self._id(describe(self.names[j], value)) for value in distinct], dtype=np.int64)
+            ids[at_row[group], at_k[group]] = worded[inverse]
+        return ids
 
 
-def _plain_floats(array: np.ndarray) -> list[object]:
-    plain = array.tolist()
-    for i in np.flatnonzero(np.isnan(array)).tolist():
-        plain[i] = None
-    return plain  # type: ignore[no-any-return]
-
-
-def _plain_values(column: pd.Series) -> list[object]:
-    """A column as Python values with every kind of missing (NaN, NA, NaT) as None, so values hash and
-    compare consistently as memo keys."""
-    array = column.to_numpy()
-    if array.dtype.kind in "iub":
-        return array.tolist()  # type: ignore[no-any-return]
-    if array.dtype.kind == "f":
-        return _plain_floats(array)
-    return column.astype(object).where(column.notna(), None).tolist()
+def _distinct(values: np.ndarray) -> tuple[list[object], np.ndarray]:
+    """Distinct values (all missing ones as one) and each value's position among them."""
+    if values.dtype.kind in "iufb":
+        distinct, inverse = np.unique(values, return_inverse=True)  # NaNs collapse into one
+        return distinct.tolist(), inverse.reshape(-1)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return list(uniques), codes

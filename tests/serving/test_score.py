@@ -78,3 +78,64 @@ def test_score_takes_a_thousand_rows(client: httpx.Client, keys: Keys, feature_r
     rows = (feature_rows * 2)[:1000]
     response = client.post("/v1/score", json={"rows": rows}, headers={"X-API-Key": keys.reader})
     assert response.status_code == 200 and len(response.json()["results"]) == 1000
+
+
+def _table(rows: list[dict], columns: list[str] | None = None) -> dict:
+    columns = columns or list(rows[0])
+    return {"columns": columns, "data": [[row.get(c) for c in columns] for row in rows]}
+
+
+def test_columns_with_data_answer_as_rows_do(client: httpx.Client, keys: Keys, feature_rows: list[dict]) -> None:
+    rows = feature_rows[:200]
+    headers = {"X-API-Key": keys.reader}
+    by_rows = client.post("/v1/score", json={"rows": rows}, headers=headers)
+    by_table = client.post("/v1/score", json=_table(rows), headers=headers)
+    assert by_rows.status_code == by_table.status_code == 200, by_table.text
+    assert by_table.json() == by_rows.json()
+
+
+def test_a_column_left_out_reads_as_its_default(client: httpx.Client, keys: Keys, feature_rows: list[dict]) -> None:
+    """Left out of the columns or left out of a row object: the same default (0 for counts, else missing)."""
+    kept = ["customer_id", "frequency", "recency", "T", "monetary_value", "contacts_30d", "sentiment_last"]
+    rows = [{c: row[c] for c in kept} for row in feature_rows[:50]]
+    headers = {"X-API-Key": keys.reader}
+    shuffled = [kept[i] for i in (3, 0, 6, 1, 5, 2, 4)]  # any column order
+    by_table = client.post("/v1/score", json=_table(rows, shuffled), headers=headers)
+    by_rows = client.post("/v1/score", json={"rows": rows}, headers=headers)
+    assert by_table.status_code == 200, by_table.text
+    assert by_table.json() == by_rows.json()
+
+
+def _message(response: httpx.Response) -> str:
+    return " | ".join(d["msg"] for d in response.json()["detail"])
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"columns": ["customer_id", "contact_30d"], "data": [["c1", 1]]}, "columns.1: unknown column 'contact_30d'"),
+    ({"columns": ["customer_id", "T", "T"], "data": [["c1", 1, 1]]}, "columns.2: column 'T' given twice"),
+    ({"columns": ["frequency"], "data": [[1]]}, "columns: customer_id is required"),
+    ({"columns": ["customer_id", "frequency"], "data": [["c1", "often"]]}, "data.0.frequency:"),
+    ({"columns": ["customer_id", "frequency"], "data": [["c1", 1], ["c2", -1]]}, "data.1.frequency:"),
+    ({"columns": ["customer_id", "frequency"], "data": [["c1"]]}, "data.0.frequency: Field required"),
+    ({"columns": ["customer_id"], "data": [["c1", 2]]}, "data.0: Tuple should have at most 1 item"),
+    ({"columns": ["customer_id", "nps_last_class"], "data": [["c1", "fan"]]}, "data.0.nps_last_class:"),
+    ({"columns": ["customer_id", "recency", "T"], "data": [["c1", 50, 40]]}, "data.0: Value error, recency (50)"),
+    ({"columns": ["customer_id"], "data": [["c1"]] * 1001}, "data: List should have at most 1000"),
+    ({"columns": ["customer_id"], "data": []}, "data: List should have at least 1"),
+    ({"columns": ["customer_id"]}, "body: Value error, send rows, or columns with data"),
+    ({"rows": [{"customer_id": "c1"}], "columns": ["customer_id"], "data": [["c1"]]}, "not both"),
+    ({}, "body: Value error, send rows, or columns with data"),
+])
+def test_bad_tables_are_422_naming_row_and_column(client: httpx.Client, keys: Keys, body: dict,
+                                                  message: str) -> None:
+    response = client.post("/v1/score", json=body, headers={"X-API-Key": keys.reader})
+    assert response.status_code == 422, response.text
+    assert message in _message(response)
+
+
+def test_a_body_that_is_not_json_is_named(client: httpx.Client, keys: Keys) -> None:
+    response = client.post("/v1/score", content=b"rows=1", headers={"X-API-Key": keys.reader,
+                                                                    "Content-Type": "text/plain"})
+    assert response.status_code == 422 and _message(response) == "body: send JSON, with Content-Type: application/json"
+    empty = client.post("/v1/score", content=b"", headers={"X-API-Key": keys.reader})
+    assert empty.status_code == 422 and _message(empty) == "body: Field required"

@@ -216,3 +216,22 @@ def test_unknown_unit_and_missing_columns_are_refused(cdnow: pd.DataFrame) -> No
         fit_clv(cdnow, "M")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="monetary_value"):
         fit_clv(cdnow.drop(columns="monetary_value"), "W")
+
+
+def test_expected_purchases_equal_lifetimes_including_where_the_direct_form_overflows(
+        cdnow_model: ClvModel) -> None:
+    """Our BG/NBD expectation computes lifetimes' fallback form only where needed; the values must not move.
+    Heavy buyers over long horizons overflow the direct hypergeometric term."""
+    frequency = np.array([0, 1, 5, 30, 200, 800, 2000], dtype=float)
+    grid = [(f, rec, t, h) for f in frequency for rec, t in ((0.0, 5.0), (10.0, 40.0), (60.0, 60.0))
+            for h in (1.0, 52.0, 5000.0) if f == 0 or rec > 0]
+    f, rec, t, horizon = (np.array(column) for column in zip(*grid, strict=True))
+    rec = np.where(f == 0, 0.0, rec)
+    with np.errstate(all="ignore"):
+        theirs = cdnow_model._bgf().conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
+        ours = cdnow_model._conditional_expected_purchases(horizon, f, rec, t)
+    m = cdnow_model
+    with np.errstate(divide="ignore"):
+        overflowed = np.isinf(np.log(hyp2f1(m.r + f, m.b + f, m.a + m.b + f - 1, horizon / (m.alpha + t + horizon))))
+    assert overflowed.any() and not overflowed.all()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)

@@ -1,0 +1,203 @@
+"""The body of POST /v1/score in either of its two shapes, validated into one `FeatureTable`.
+
+- rows: `{"rows": [{"customer_id": "C1", "frequency": 2, ...}, ...]}`, the shape a CRM record has;
+- columns with data: `{"columns": ["customer_id", "frequency", ...], "data": [["C1", 2, ...], ...]}`
+  (pandas' "split" orientation, MLflow's `dataframe_split`): each name once instead of once per row, about a
+  quarter of the bytes and well under half the parsing for a 1,000-row call.
+
+Both shapes are checked against the same column types (`schemas.feature_fields`), and their errors name the
+row and the column: `rows.3.recency: ...`, `data.3.recency: ...`. The body is validated from its bytes by
+pydantic's JSON parser (FastAPI's json.loads-then-validate costs three times as much on a big body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from features.catalogue import Feature
+from serving.schemas import MAX_ITEMS, feature_fields, feature_row_model, rfm_order_problem
+
+MAX_COLUMNS = 500
+MAX_TABLE_SHAPES = 32  # column lists whose validators are kept; a caller normally sends one
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+RFM_ORDER = ("frequency", "recency", "T")
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Validated feature rows as one object array; a column the caller left out reads as its default."""
+
+    columns: Mapping[str, int]
+    values: np.ndarray
+    defaults: Mapping[str, object]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def numbers(self, names: Sequence[str], dtype: type = np.float32) -> np.ndarray:
+        """The named numeric columns as a float matrix, missing values as NaN."""
+        out = np.empty((len(self), len(names)), dtype=np.float64)
+        given = [(i, self.columns[name]) for i, name in enumerate(names) if name in self.columns]
+        if given:
+            out[:, [i for i, _ in given]] = self.values[:, [at for _, at in given]].astype(np.float64)
+        for i, name in enumerate(names):
+            if name not in self.columns:
+                default = self.defaults.get(name)
+                out[:, i] = np.nan if default is None else float(default)  # type: ignore[arg-type]
+        return out.astype(dtype, copy=False)
+
+    def objects(self, name: str) -> np.ndarray:
+        if name in self.columns:
+            return self.values[:, self.columns[name]]  # type: ignore[no-any-return]
+        return np.full(len(self), self.defaults.get(name), dtype=object)
+
+
+def _one_shape(body: Any) -> Any:
+    if body.rows is not None and (body.columns is not None or body.data is not None):
+        raise ValueError("send either rows, or columns with data, not both")
+    if body.rows is None and (body.columns is None or body.data is None):
+        raise ValueError("send rows, or columns with data")
+    return body
+
+
+class ScoreInput:
+    """Validation of the /v1/score body against the feature catalogue, and its OpenAPI description."""
+
+    def __init__(self, features: Sequence[Feature]) -> None:
+        self.fields = feature_fields(features)
+        self.row_model = feature_row_model(self.fields)
+        self.row_columns = {name: i for i, name in enumerate(self.row_model.model_fields)}
+        self.defaults = {name: info.default for name, (_, info) in self.fields.items() if name != "customer_id"}
+        shapes: dict[str, Any] = {
+            "rows": (list[self.row_model] | None,  # type: ignore[name-defined]
+                     Field(default=None, min_length=1, max_length=MAX_ITEMS)),
+            "columns": (list[ColumnName] | None, Field(default=None, min_length=1, max_length=MAX_COLUMNS)),
+            "data": (list[list[Any]] | None, Field(default=None, min_length=1, max_length=MAX_ITEMS)),
+        }
+        self.body_model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            "ScoreBody", __config__=ConfigDict(extra="forbid"),
+            __validators__={"one_shape": model_validator(mode="after")(_one_shape)},  # type: ignore[dict-item]
+            **shapes,
+        )
+        self._table_adapters: dict[tuple[str, ...], TypeAdapter[Any]] = {}
+
+    def parse(self, raw: bytes) -> FeatureTable:
+        """The body as a table, or RequestValidationError naming every problem's place."""
+        if not raw:
+            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+        try:
+            body = self.body_model.model_validate_json(raw)
+        except ValidationError as error:
+            raise RequestValidationError([_body_error(e, raw) for e in error.errors(include_input=False)]) from None
+        if body.rows is not None:  # type: ignore[attr-defined]
+            # a validated model's __dict__ holds every field in declaration order (tested)
+            rows = body.rows  # type: ignore[attr-defined]
+            values = np.array([tuple(row.__dict__.values()) for row in rows], dtype=object)  # type: ignore[type-var]
+            return FeatureTable(self.row_columns, values, self.defaults)
+        return self._table(body.columns, body.data)  # type: ignore[attr-defined]
+
+    def _table(self, columns: list[str], data: list[list[Any]]) -> FeatureTable:
+        self._check_columns(columns)
+        try:
+            rows = self._table_adapter(tuple(columns)).validate_python(data)
+        except ValidationError as error:
+            raise RequestValidationError([_cell_error(e, columns) for e in error.errors(include_input=False)]
+                                         ) from None
+        positions = {name: i for i, name in enumerate(columns)}
+        at = [positions.get(name) for name in RFM_ORDER]
+        errors = []
+        for i, row in enumerate(rows):
+            problem = rfm_order_problem(*(None if p is None else row[p] for p in at))
+            if problem:
+                errors.append({"type": "value_error", "loc": ("body", "data", i), "msg": f"Value error, {problem}"})
+        if errors:
+            raise RequestValidationError(errors)
+        return FeatureTable(positions, np.array(rows, dtype=object).reshape(len(rows), len(columns)), self.defaults)
+
+    def _check_columns(self, columns: list[str]) -> None:
+        errors: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for i, name in enumerate(columns):
+            if name not in self.fields:
+                errors.append({"type": "value_error", "loc": ("body", "columns", i),
+                               "msg": f"unknown column {name!r}; columns are customer_id, as_of and the feature "
+                                      "catalogue's (the FeatureRow schema)"})
+            elif name in seen:
+                errors.append({"type": "value_error", "loc": ("body", "columns", i),
+                               "msg": f"column {name!r} given twice"})
+            seen.add(name)
+        if "customer_id" not in seen:
+            errors.append({"type": "missing", "loc": ("body", "columns"), "msg": "customer_id is required"})
+        if errors:
+            raise RequestValidationError(errors)
+
+    def _table_adapter(self, columns: tuple[str, ...]) -> TypeAdapter[Any]:
+        """A validator of rows as tuples typed column by column, kept for the next call with these columns."""
+        adapter = self._table_adapters.get(columns)
+        if adapter is None:
+            if len(self._table_adapters) >= MAX_TABLE_SHAPES:
+                self._table_adapters.clear()
+            row_type = tuple[tuple(self.fields[name][0] for name in columns)]  # type: ignore[misc, valid-type]
+            adapter = self._table_adapters[columns] = TypeAdapter(list[row_type])  # type: ignore[valid-type]
+        return adapter
+
+    def openapi_components(self) -> dict[str, Any]:
+        """The body's documented shapes (ScoreRows or ScoreTable) and the schemas they refer to."""
+        names = tuple(self.fields)
+        rows_doc = create_model(
+            "ScoreRows", __config__=ConfigDict(extra="forbid"),
+            rows=(list[self.row_model], Field(min_length=1, max_length=MAX_ITEMS,  # type: ignore[name-defined]
+                                              description=f"1 to {MAX_ITEMS:,} feature rows.")),
+        )
+        table_doc = create_model(
+            "ScoreTable", __config__=ConfigDict(extra="forbid"),
+            columns=(list[Literal[names]], Field(  # type: ignore[valid-type]
+                min_length=1, description="Column names, customer_id among them; a column left out reads as "
+                                          "its FeatureRow default.")),
+            data=(list[list[str | float | None]], Field(
+                min_length=1, max_length=MAX_ITEMS, description=f"1 to {MAX_ITEMS:,} rows, one value per column, "
+                                                                "typed as the FeatureRow field of that name.")),
+        )
+        components: dict[str, Any] = {"ScoreBody": {"oneOf": [{"$ref": "#/components/schemas/ScoreRows"},
+                                                              {"$ref": "#/components/schemas/ScoreTable"}]}}
+        for model in (rows_doc, table_doc):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update({model.__name__: schema, **schema.pop("$defs", {})})
+        return components
+
+
+def _body_error(error: Any, raw: bytes) -> dict[str, Any]:
+    if error["type"] != "json_invalid":
+        return {"type": error["type"], "loc": ("body", *error["loc"]), "msg": error["msg"]}
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"type": "json_invalid", "loc": ("body",), "msg": "not UTF-8 encoded JSON"}
+    detail = (error.get("ctx") or {}).get("error", "invalid JSON")
+    return {"type": "json_invalid", "loc": ("body",), "msg": f"not valid JSON ({detail})"}
+
+
+def _cell_error(error: Any, columns: list[str]) -> dict[str, Any]:
+    """A row validator's error, located by row and column name instead of tuple position."""
+    loc = list(error["loc"])
+    if len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(columns):
+        loc[1] = columns[loc[1]]
+    msg = error["msg"]
+    if error["type"] == "too_long" and len(loc) == 1:
+        msg = f"{msg}; send one value per column ({len(columns)})"
+    return {"type": error["type"], "loc": ("body", "data", *loc), "msg": msg}
