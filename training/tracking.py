@@ -150,15 +150,18 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
              run_id: str) -> dict[str, str]:
     """Register each model as a new version tagged `challenger`, and move `champion` where promoted.
 
-    All or nothing: if any step fails, versions created here are deleted and aliases restored.
+    All or nothing: if any step fails, versions and registered models created here are deleted and aliases
+    restored.
     """
     created: dict[str, str] = {}
+    new_models: list[str] = []
     previous = {(name, alias): _alias_version(client, name, alias)
                 for name in model_uris for alias in (CHAMPION, CHALLENGER)}
     try:
         for name, uri in model_uris.items():
             if not client.search_registered_models(filter_string=f"name = '{name}'"):
                 client.create_registered_model(name)
+                new_models.append(name)
             created[name] = str(client.create_model_version(name, uri, run_id=run_id).version)
         for name, version in created.items():
             client.set_registered_model_alias(name, CHALLENGER, version)
@@ -167,6 +170,8 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
     except BaseException:
         for name, version in created.items():
             client.delete_model_version(name, version)
+        for name in new_models:
+            client.delete_registered_model(name)
         for (name, alias), old_version in previous.items():
             if old_version is not None:
                 client.set_registered_model_alias(name, alias, old_version)

@@ -181,7 +181,7 @@ def test_register_rolls_back_a_new_version_when_another_fails(training_scenario:
     after = registry_state(mlflow_client, ("rollback-a", "rollback-b"))
     assert after["rollback-a"] == before["rollback-a"]  # version 2 was created, then deleted
     assert mlflow_client.get_registered_model("rollback-a").aliases == {"champion": 1, "challenger": 1}
-    assert after["rollback-b"] is None or after["rollback-b"]["versions"] == []
+    assert after["rollback-b"] is None  # the registered model it created is gone too
     assert tracking.champion_uri(mlflow_client, "rollback-b") is None
 
 
