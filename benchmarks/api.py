@@ -212,19 +212,19 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     print(f"wrote the features Parquet in {time.perf_counter() - started:.1f} s", flush=True)
     ids = pd.read_parquet(path, columns=["customer_id"])["customer_id"].astype(str).tolist()
     columns = [feature.name for feature in catalogue(config)]
-    numeric = {feature.name for feature in catalogue(config) if feature.kind != "category"}
     frame = pd.read_parquet(features_path, columns=["customer_id", *columns])
     frame = frame.sample(n=min(ROWS, len(frame)), random_state=args.seed).reset_index(drop=True)
+    kinds = {column: frame[column].dtype.kind for column in columns}
     return {"settings": settings, "ids": ids, "customers": info.customers, "rows": frame, "columns": columns,
-            "numeric": numeric}
+            "kinds": kinds}
 
 
-def _value(value: Any, numeric: bool) -> Any:
+def _value(value: Any, kind: str) -> Any:
     import pandas as pd
 
     if value is None or pd.isna(value):
         return None
-    return float(value) if numeric else str(value)
+    return int(value) if kind in "iu" else float(value) if kind == "f" else str(value)
 
 
 def ours_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -234,11 +234,12 @@ def ours_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def json_rows(store: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[Any]]]:
-    """The sampled feature rows as /v1/score rows and as /invocations data (NaN -> null, numbers as float)."""
-    frame, columns, numeric = store["rows"], store["columns"], store["numeric"]
+    """The sampled feature rows as /v1/score rows and as /invocations data (NaN -> null; integers, such as
+    counts, stay integers, as `pandas.to_json` writes them)."""
+    frame, columns, kinds = store["rows"], store["columns"], store["kinds"]
     ours, theirs = [], []
     for record in frame.astype(object).to_dict("records"):
-        values = [_value(record[c], c in numeric) for c in columns]
+        values = [_value(record[c], kinds[c]) for c in columns]
         ours.append({"customer_id": str(record["customer_id"]), **dict(zip(columns, values, strict=True))})
         theirs.append(values)
     return ours, theirs

@@ -168,9 +168,10 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
 
 def _log_models(churn: ChurnModel, clv_model: object, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
     feature_columns = [c for c in test.columns if c not in ("customer_id", "as_of", LABEL)]
+    # the signature keeps the feature table's own types (counts are integers), so the registered model takes
+    # the output of `retain features` as it is; MLflow refuses int64 columns for a double in the signature
     example = test.iloc[np.linspace(0, len(test) - 1, min(SIGNATURE_ROWS, len(test))).astype(int)][feature_columns]
-    numeric = example.select_dtypes("number").columns
-    example = example.astype({column: "float64" for column in numeric}).reset_index(drop=True)
+    example = example.reset_index(drop=True)
     rfm = example[["frequency", "recency", "T", "monetary_value"]]
     with tracking.scratch_dir() as scratch:
         churn_uri = tracking.log_pyfunc(

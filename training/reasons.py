@@ -206,17 +206,40 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def _describe_value(feature: str, value: object) -> str:
+def _value_words(feature: str) -> Callable[[object], str]:
+    """The wording of one (non one-hot) feature's values, with its template looked up once."""
     template, window = _template(feature)
-    missing = _is_missing(value)
     if template is None:
-        return f"{feature} not recorded" if missing else f"{feature} = {_plain(value)}"
-    if missing:
-        return template.missing.format(window=window or " on record")
-    try:
-        return template.render(float(value) if template.numeric else str(value), window)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return f"{feature} = {_plain(value)}"
+        return lambda value: f"{feature} not recorded" if _is_missing(value) else f"{feature} = {_plain(value)}"
+    missing = template.missing.format(window=window or " on record")
+
+    def words(value: object) -> str:
+        if _is_missing(value):
+            return missing
+        try:
+            return template.render(float(value) if template.numeric else str(value), window)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return f"{feature} = {_plain(value)}"
+
+    return words
+
+
+@lru_cache(maxsize=4096)
+def describer(feature: str) -> Callable[[object], str]:
+    """`describe` for one feature, its name parsed once: what a caller wording many values of it uses."""
+    base, sep, level = feature.partition("=")
+    if not sep:
+        return _value_words(feature)
+    base_words = _value_words(base)
+    other_level = OTHER_LEVEL.get(base, "{base} is not {level}").format(base=base, level=level)
+
+    def words(value: object) -> str:
+        if _is_missing(value):
+            return base_words(None)
+        has_level = str(value) == level if isinstance(value, str) else bool(float(value))  # type: ignore[arg-type]
+        return base_words(level) if has_level else other_level
+
+    return words
 
 
 def describe(feature: str, value: object) -> str:
@@ -226,15 +249,7 @@ def describe(feature: str, value: object) -> str:
     feature table) or the 0/1 indicator (as in the model matrix); a customer without that level gets
     "base is not level". Unknown features fall back to "feature = value"; missing values never print "nan".
     """
-    base, sep, level = feature.partition("=")
-    if not sep:
-        return _describe_value(feature, value)
-    if _is_missing(value):
-        return _describe_value(base, None)
-    has_level = str(value) == level if isinstance(value, str) else bool(float(value))  # type: ignore[arg-type]
-    if has_level:
-        return _describe_value(base, level)
-    return OTHER_LEVEL.get(base, "{base} is not {level}").format(base=base, level=level)
+    return describer(feature)(value)
 
 
 def _value_columns(values: pd.DataFrame, feature_names: Sequence[str]) -> list[str]:
@@ -329,7 +344,8 @@ class _Wording:
         distinct_features, starts = np.unique(features[by_feature], return_index=True)
         for j, group in zip(distinct_features.tolist(), np.split(by_feature, starts[1:]), strict=True):
             distinct, inverse = _distinct(self._array(self.columns[j])[rows[at_row[group]]])
-            worded = np.array([self._id(describe(self.names[j], value)) for value in distinct], dtype=np.int64)
+            words = describer(self.names[j])
+            worded = np.array([self._id(words(value)) for value in distinct], dtype=np.int64)
             ids[at_row[group], at_k[group]] = worded[inverse]
         return ids
 
