@@ -80,6 +80,9 @@ def _pct(value: float) -> str:
 
 
 def _only(value: float) -> str:
+    """A share worded so a low one reads as low; a share that rounds to 0% reads as none."""
+    if round(value * 100) == 0:
+        return "none"
     return f"only {_pct(value)}" if value < LOW_SHARE else _pct(value)
 
 
@@ -146,9 +149,9 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     _t("channel_switches", _channel_switches, NO_CONTACT),
     _t("ces_mean", _ces, NO_CES),
     _t("ces_last", _ces, NO_CES, windowed=False),
-    _t("low_effort_share", lambda v, w: f"{_only(v)} of effort scores easy{w}", NO_CES),
+    _t("low_effort_share", lambda v, w: f"{_only(v)} of the effort scores easy{w}", NO_CES),
     _t("handle_seconds_mean", lambda v, w: f"{_minutes(v)} average handling per contact{w}", NO_CONTACT),
-    _t("first_contact_resolution_rate", lambda v, w: f"{_only(v)} of cases solved on first contact{w}",
+    _t("first_contact_resolution_rate", lambda v, w: f"{_only(v)} of the cases solved on first contact{w}",
        "no service case opened{window}"),
     _t("reopen_rate", _reopen, "no case resolved{window}"),
     _t("median_hours_to_resolve", lambda v, w: f"cases took {_hours(v)} to resolve (median){w}",
