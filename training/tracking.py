@@ -117,10 +117,12 @@ def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
     """Log a pyfunc model; its signature is inferred from a sample large enough to see every column's type and
     which ones may be missing, its input example is the first few rows. Returns the model URI (unregistered)."""
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # its cloudpickle notice is about our own class
+    with warnings.catch_warnings():  # integer columns are counts, 0 without events: never missing
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+        signature = infer_signature(signature_input, signature_output)
     info = mlflow.pyfunc.log_model(
-        name=name, python_model=python_model, artifacts=artifacts,
-        signature=infer_signature(signature_input, signature_output), input_example=signature_input.head(examples),
-        pip_requirements=PIP_REQUIREMENTS,
+        name=name, python_model=python_model, artifacts=artifacts, signature=signature,
+        input_example=signature_input.head(examples), pip_requirements=PIP_REQUIREMENTS,
     )
     return str(info.model_uri)
 

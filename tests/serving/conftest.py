@@ -8,9 +8,6 @@ take the lock builds it. Tests treat that store as read-only; a test that writes
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import json
-import os
 import shutil
 import socket
 import threading
@@ -24,6 +21,8 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+
+from tests.session_build import build_once
 
 CUSTOMERS = 1500
 SEED = 20251231
@@ -72,26 +71,7 @@ def _build(base: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, common to every worker
-    base = root / "serving-store"
-    base.mkdir(exist_ok=True)
-    done, failed = base / "store.json", base / "failed.txt"
-    with open(base / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if failed.exists():
-                pytest.fail(f"the serving store failed to build in another worker: {failed.read_text()}")
-            if not done.exists():
-                try:
-                    done.write_text(json.dumps(_build(base)))
-                except BaseException as error:
-                    failed.write_text(f"{type(error).__name__}: {error}")
-                    raise
-            summary = json.loads(done.read_text())
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    base, summary = build_once(tmp_path_factory, "serving-store", _build)
     return Store(base, Path(summary["data_dir"]), summary["tracking_uri"], summary["batch_id"])
 
 

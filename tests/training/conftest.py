@@ -1,10 +1,17 @@
-"""Small seeded BG/NBD + Gamma-Gamma transaction logs with known parameters, built once per session."""
+"""Training fixtures: seeded BG/NBD + Gamma-Gamma logs with known parameters, and one real training scenario."""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.session_build import build_once
 
 WEEKLY_TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "v": 15.44}
 START = pd.Timestamp("2024-01-01")
@@ -56,14 +63,6 @@ def midnight_transactions() -> pd.DataFrame:
 # state is recorded, so tests assert on what each step left behind whatever order they run in. Under
 # pytest-xdist the workers share one scenario: the first to get the lock builds it, the others read its JSON
 # summary.
-
-import datetime as dt  # noqa: E402
-import fcntl  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 TRAIN_CUSTOMERS = 2000
 TRAIN_SEED = 20250917
@@ -182,27 +181,7 @@ def _build_scenario(base: Path) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def training_scenario(tmp_path_factory: pytest.TempPathFactory) -> TrainingScenario:
     """The scenario above, built once per test session (shared between xdist workers)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, common to every worker
-    base = root / "training-scenario"
-    base.mkdir(exist_ok=True)
-    done, failed = base / "scenario.json", base / "failed.txt"
-    with open(base / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if failed.exists():  # never rebuild on a half-written store
-                pytest.fail(f"the training scenario failed to build in another worker: {failed.read_text()}")
-            if not done.exists():
-                try:
-                    summary = _build_scenario(base)
-                except BaseException as error:
-                    failed.write_text(f"{type(error).__name__}: {error}")
-                    raise
-                done.write_text(json.dumps(summary))
-            summary = json.loads(done.read_text())
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    base, summary = build_once(tmp_path_factory, "training-scenario", _build_scenario)
     return TrainingScenario(base, Path(summary["data_dir"]), summary["tracking_uri"],
                             Path(summary["artifact_root"]), summary["experiment"], summary["steps"],
                             summary["crash"])
