@@ -24,6 +24,7 @@ from features.catalogue import Feature
 MAX_ITEMS = 1000
 MAX_ID_LENGTH = 200
 MAX_CATEGORY_LENGTH = 100
+RFM_ORDER = ("frequency", "recency", "T")  # each must not exceed the next
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 Tier = Literal["low", "medium", "high"]
@@ -191,7 +192,7 @@ def rfm_order_problem(frequency: float | None, recency: float | None, periods: f
 
 
 def _rfm_in_order(row: BaseModel) -> BaseModel:
-    problem = rfm_order_problem(*(getattr(row, name, None) for name in ("frequency", "recency", "T")))
+    problem = rfm_order_problem(*(getattr(row, name, None) for name in RFM_ORDER))
     if problem:
         raise ValueError(problem)
     return row

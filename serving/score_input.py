@@ -30,12 +30,11 @@ from pydantic import (
 )
 
 from features.catalogue import Feature
-from serving.schemas import MAX_ITEMS, feature_fields, feature_row_model, rfm_order_problem
+from serving.schemas import MAX_ITEMS, RFM_ORDER, feature_fields, feature_row_model, rfm_order_problem
 
 MAX_COLUMNS = 500
 MAX_TABLE_SHAPES = 32  # column lists whose validators are kept; a caller normally sends one
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-RFM_ORDER = ("frequency", "recency", "T")
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,7 @@ class Models:
         the same computation as batch scoring, on a float matrix straight into the booster. Missing or
         non-finite figures come out as None."""
         space = self.churn.space
-        parts = [table.numbers(space.numeric)]
-        for name, vocab in space.categories.items():
-            values = table.objects(name)
-            parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(np.float32))
-        matrix = np.hstack(parts)
+        matrix = space.assemble(table.numbers(space.numeric), {name: table.objects(name) for name in space.categories})
         probability, contributions = self.churn.explain(matrix)
         reasons = reason_codes(contributions, space.columns, pd.DataFrame(matrix, columns=space.columns))
         rfm = pd.DataFrame(table.numbers(RFM_INPUT, np.float64), columns=RFM_INPUT)

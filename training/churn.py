@@ -7,7 +7,7 @@ Sentiment enters with monotone constraints: a customer whose sentiment gets wors
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,11 +63,18 @@ class FeatureSpace(BaseModel):
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """A float32 matrix in `columns` order; missing numerics are NaN, unknown categories all-zero."""
-        parts = [frame[list(self.numeric)].to_numpy(dtype=np.float32, na_value=np.nan)]
+        categories = {name: frame[name].astype("string").to_numpy(dtype=object, na_value=None)
+                      for name in self.categories}
+        return self.assemble(frame[list(self.numeric)].to_numpy(dtype=np.float32, na_value=np.nan), categories)
+
+    def assemble(self, numeric: np.ndarray, categories: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The matrix from the numeric columns (in `numeric` order) and each categorical's values as an object
+        array of strings or None: one-hot over its vocabulary, so an unknown or missing value is all-zero."""
+        parts = [numeric.astype(np.float32, copy=False)]
         for name, vocab in self.categories.items():
-            values = frame[name].astype("string").to_numpy(dtype=object, na_value=None)
+            values = categories[name]
             parts.append((values[:, None] == np.asarray(vocab, dtype=object)[None, :]).astype(np.float32))
-        return np.hstack(parts) if parts else np.empty((len(frame), 0), dtype=np.float32)
+        return np.hstack(parts)
 
     def monotone_constraints(self) -> str:
         """Worse sentiment may only raise churn: -1 on sentiment levels, +1 on the negative share."""
