@@ -39,7 +39,7 @@ demo: $(STAMP)
 	  echo "No terminal: skipping the serving step (run: $(BIN)/retain serve --data $(DEMO_DIR))"; \
 	fi
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)

@@ -59,10 +59,11 @@ def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
 def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.DataFrame,
                                       interactions: pd.DataFrame, as_of: pd.Timestamp,
                                       horizon_days: int) -> pd.Series:
-    """P(no purchase in the horizon after the day `as_of`) per customer who had bought by then."""
+    """P(no purchase in the horizon after the day `as_of`) per simulated customer who had bought by then
+    (customers added to the log by hand have no true parameters and are left out)."""
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
-    seen = transactions[transactions["timestamp"] < end]
+    seen = transactions[(transactions["timestamp"] < end) & transactions["customer_id"].isin(truth["customer_id"])]
     history = seen.groupby("customer_id")["timestamp"].agg(["size", "max"])
     pressure, own_case = _last_decision(_observed_cases(interactions, end), history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]

@@ -42,7 +42,7 @@ class SimulationParams(BaseModel):
     spend_gamma: float = 15.44
     start: str = "2024-01-01"
     days: int = 730
-    signup_days: int = 365
+    signup_days: int | None = None  # acquisition window; None: steadily until the last day, as real logs have
     case_probability: float = 0.6
     hazard_beta: float = 3.0
     hazard_memory_days: float = 60.0
@@ -51,6 +51,11 @@ class SimulationParams(BaseModel):
     case_kill_rate: float = 3.0
     cancellation_share: float = 0.3
     open_case_days: float = 30.0
+
+    @property
+    def acquisition_days(self) -> int:
+        """Days over which customers sign up (and buy for the first time), from the start of the period."""
+        return self.days if self.signup_days is None else min(self.signup_days, self.days)
 
 
 def case_badness(contacts: np.ndarray, resolved: np.ndarray, transfers: np.ndarray,
@@ -105,7 +110,7 @@ def _customer_draws(n: int, params: SimulationParams, rng: np.random.Generator) 
         "purchase_rate": rng.gamma(params.r, 1.0 / params.alpha, n),
         "dropout_probability": rng.beta(params.a, params.b, n),
         "spend_scale": rng.gamma(params.spend_q, 1.0 / params.spend_gamma, n),
-        "signup": rng.uniform(0, params.signup_days, n),
+        "signup": rng.uniform(0, params.acquisition_days, n),
         "case_propensity": rng.gamma(2.0, 0.5, n),
         "service_friction": rng.beta(2.0, 5.0, n),
         "temper": rng.normal(0.0, 1.0, n),

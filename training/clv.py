@@ -199,7 +199,6 @@ def check_rfm(rfm: pd.DataFrame, with_spend: bool = True) -> None:
         "values must be finite": np.isfinite(values).all(),
         "frequency must be a whole number >= 0": ((f >= 0) & (f == np.round(f))).all(),
         "0 <= recency <= T": ((rec >= 0) & (rec <= t)).all(),
-        "T must be > 0": (t > 0).all(),
         "recency must be 0 where frequency is 0": (rec[f == 0] == 0).all(),
         "monetary_value must be >= 0": not with_spend or (values[:, 3] >= 0).all(),
     }
@@ -252,9 +251,17 @@ def fit_bgnbd(rfm: pd.DataFrame, penalizers: Sequence[float] = DEFAULT_PENALIZER
               ) -> tuple[dict[str, float], float, list[FitAttempt]]:
     """BG/NBD (r, alpha, a, b) on the distinct (frequency, recency, T) rows weighted by their counts, with
     the penalizer that worked and every attempt. Same optimum as the plain fit: lifetimes' likelihood is the
-    weighted mean over rows."""
+    weighted mean over rows.
+
+    Customers first seen in the cutoff's own period (T = 0 in the model's unit, acquired "today") are left
+    out of the fit: their likelihood is 1 whatever the parameters, so they carry no information, and they are
+    scored by the population prior (the conditional formulas at T = 0 reduce to it)."""
     check_rfm(rfm, with_spend=False)
-    rows = _grouped(rfm, list(RFM_COLUMNS))
+    observed = rfm[rfm["T"] > 0]
+    if observed.empty:
+        raise ClvFitError("every customer was first seen in the cutoff's own period (T = 0): nothing to fit "
+                          "BG/NBD on; use a later cutoff", [])
+    rows = _grouped(observed, list(RFM_COLUMNS))
     params, penalizer, attempts = _fit_ladder("bgnbd", lambda pen: BetaGeoFitter(pen).fit(
         rows["frequency"], rows["recency"], rows["T"], weights=rows["weights"]).params_, penalizers)
     return {k: float(v) for k, v in params.items()}, penalizer, attempts

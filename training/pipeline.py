@@ -77,10 +77,11 @@ def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataF
     """Best achievable (true parameters + observed history) and clairvoyant AUC on the test rows."""
     if truth is None:
         return {}
-    ids = test["customer_id"].to_numpy()
+    known = test[test["customer_id"].isin(truth["customer_id"])]  # customers added to a simulated log have none
+    ids = known["customer_id"].to_numpy()
     best = best_achievable_churn_probability(truth, data.transactions, data.interactions, cutoff, horizon_days)
     clairvoyant = clairvoyant_churn_probability(truth, cutoff, horizon_days)
-    labels = test[LABEL].to_numpy()
+    labels = known[LABEL].to_numpy()
     return {"reference_best_achievable_roc_auc": roc_auc(labels, best.reindex(ids).to_numpy()),
             "reference_clairvoyant_roc_auc": roc_auc(labels, clairvoyant.reindex(ids).to_numpy())}
 

@@ -115,7 +115,7 @@ def test_rfm_equals_lifetimes_on_simulated_data(simulated: pd.DataFrame, lifetim
                                                 unit: str, as_of: dt.date) -> None:
     expected = lifetimes_reference(lifetimes_summary, simulated, as_of, unit)
     actual = ours(simulated, as_of, unit)
-    assert len(actual) > 1000
+    assert len(actual) > 500  # customers keep arriving, so fewer are known at the earlier cutoff
     # the data run past as_of, so the cutoff matters
     assert (simulated["timestamp"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1)).any()
     pdt.assert_index_equal(actual.index, expected.index, check_names=False)

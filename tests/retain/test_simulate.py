@@ -183,7 +183,20 @@ def test_events_stay_inside_the_simulated_period(sample: SampleData) -> None:
     assert sample.transactions["timestamp"].between(start, end).all()
     assert sample.interactions["opened_at"].between(start, end).all()
     assert sample.interactions["closed_at"].dropna().le(end).all()
-    assert sample.customers["signup_date"].between(start, start + pd.Timedelta(days=params.signup_days)).all()
+    assert sample.customers["signup_date"].between(start, start + pd.Timedelta(days=params.acquisition_days)).all()
+
+
+def test_customers_are_acquired_until_the_last_day() -> None:
+    """Real logs have customers acquired every day up to the export; the sample data must too."""
+    sample = generate(3000, 8)
+    params = simulation_params(sample.truth)
+    last_day = pd.Timestamp(params.start) + pd.Timedelta(days=params.days - 1)
+    signups = sample.customers["signup_date"]
+    first_purchase = sample.transactions.groupby("customer_id")["timestamp"].min()
+
+    assert signups.max() >= last_day - pd.Timedelta(days=3)
+    assert (first_purchase >= last_day - pd.Timedelta(days=7)).sum() >= 10
+    assert signups.dt.year.value_counts().min() > 0.4 * len(signups)  # steady, not front-loaded
 
 
 def test_known_cancellations_follow_a_dropout(sample: SampleData) -> None:

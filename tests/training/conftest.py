@@ -118,6 +118,24 @@ def isolated_settings(**values: Any) -> Any:
     return Settings(_env_file=None, **{**defaults, **values})  # type: ignore[call-arg]
 
 
+NEWCOMER = "NEW/at-clv-cutoff"
+
+
+def with_newcomer_at_clv_cutoff(sample: Any) -> Any:
+    """The sample plus a customer whose only purchase falls on the CLV calibration cutoff (as_of - 90 days):
+    T = 0 there, which once stopped training on any log of a business that acquires customers daily."""
+    from retain.simulate import SampleData
+
+    day = pd.Timestamp(TRAIN_AS_OF - dt.timedelta(days=90))
+    customer = pd.DataFrame({"customer_id": [NEWCOMER], "signup_date": [day], "segment": ["basic"],
+                             "country": ["US"], "churned_at": [pd.NaT]}).astype(sample.customers.dtypes)
+    purchase = pd.DataFrame({"customer_id": [NEWCOMER], "timestamp": [day + pd.Timedelta(hours=15)],
+                             "amount": [42.5], "order_id": ["O-newcomer"]}).astype(sample.transactions.dtypes)
+    return SampleData(pd.concat([sample.customers, customer], ignore_index=True),
+                      pd.concat([sample.transactions, purchase], ignore_index=True), sample.interactions,
+                      sample.truth)
+
+
 def _step(report: Any, client: Any) -> dict[str, Any]:
     return {"run_id": report.run_id, "metrics": report.metrics, "versions": report.versions,
             "decisions": {name: d.model_dump() for name, d in report.decisions.items()},
@@ -136,7 +154,7 @@ def _build_scenario(base: Path) -> dict[str, Any]:
     from training.dataset import labelled_features
 
     data_dir = base / "data"
-    write_sample(generate(TRAIN_CUSTOMERS, TRAIN_SEED), data_dir)
+    write_sample(with_newcomer_at_clv_cutoff(generate(TRAIN_CUSTOMERS, TRAIN_SEED)), data_dir)
     data, truth = load(data_dir), read_truth(data_dir)
     summary: dict[str, Any] = {"data_dir": str(data_dir), "tracking_uri": f"sqlite:///{base}/mlflow.db",
                                "artifact_root": str(base / "artifacts"), "experiment": "test", "steps": {}}

@@ -235,3 +235,35 @@ def test_expected_purchases_equal_lifetimes_including_where_the_direct_form_over
         overflowed = np.isinf(np.log(hyp2f1(m.r + f, m.b + f, m.a + m.b + f - 1, horizon / (m.alpha + t + horizon))))
     assert overflowed.any() and not overflowed.all()
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, equal_nan=True)
+
+
+# --- customers acquired at the cutoff ----------------------------------------------------------------------
+
+def test_customers_first_seen_at_the_cutoff_carry_no_weight_in_the_fit(cdnow: pd.DataFrame) -> None:
+    """A customer acquired in the cutoff's own period has T = 0: the fit must take it (every business that
+    acquires daily has such customers) and give the same parameters as without it (its likelihood is 1)."""
+    newcomers = pd.DataFrame({"frequency": [0.0] * 25, "recency": [0.0] * 25, "T": [0.0] * 25,
+                              "monetary_value": [0.0] * 25}, index=[f"new{i}" for i in range(25)])
+    with_new = fit_clv(pd.concat([cdnow.astype(float), newcomers]), "W")
+    without = fit_clv(cdnow.astype(float), "W")
+
+    assert with_new.params == pytest.approx(without.params, rel=1e-6)
+
+
+def test_a_customer_first_seen_at_the_cutoff_is_scored_by_the_population_prior(cdnow_model: ClvModel) -> None:
+    newcomer = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [0.0], "monetary_value": [0.0]})
+    horizon = 52.0
+
+    expected = cdnow_model.expected_purchases(newcomer, horizon).item()
+    figures = cdnow_model.figures(newcomer, 12, 0.01)
+
+    assert expected == pytest.approx(cdnow_model.population_expected_purchases(np.array([horizon])).item(), rel=1e-9)
+    assert cdnow_model.p_alive(newcomer).item() == 1.0
+    assert np.isfinite(figures.to_numpy()).all() and figures["clv"].item() > 0
+
+
+def test_only_customers_first_seen_at_the_cutoff_cannot_be_fitted() -> None:
+    newcomers = pd.DataFrame({"frequency": [0.0, 1.0], "recency": [0.0, 0.0], "T": [0.0, 0.0],
+                              "monetary_value": [0.0, 5.0]})
+    with pytest.raises(ClvFitError, match="T = 0"):
+        fit_clv(newcomers, "D")

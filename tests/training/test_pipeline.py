@@ -24,7 +24,7 @@ from retain.errors import RetainError
 from retain.ingest import load
 from retain.sample import read_truth, write_sample
 from retain.simulate import generate
-from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario, isolated_settings
+from tests.training.conftest import NEWCOMER, TRAIN_AS_OF, TrainingScenario, isolated_settings
 from training import pipeline, tracking
 from training.dataset import LABEL
 from training.evaluation import roc_auc
@@ -56,6 +56,20 @@ def test_the_first_model_beats_the_baselines_and_stays_below_the_best_achievable
     assert metrics["service_features_auc_gain"] == pytest.approx(
         auc - metrics["baseline_no_service_ablation_roc_auc"])
     assert 0 < metrics["churn_rate_test"] < 1
+
+
+def test_a_customer_acquired_on_the_clv_cutoff_trains_and_scores(training_scenario: TrainingScenario,
+                                                                  mlflow_client: object) -> None:
+    """The scenario's log has a customer whose only purchase is on as_of - 90 days (T = 0 at the CLV
+    calibration cutoff); training got through, and the CLV champion gives it finite figures."""
+    rows = _test_rows(training_scenario)
+    newcomer = rows[rows["customer_id"] == NEWCOMER]
+    assert newcomer["T"].tolist() == [0.0]
+
+    clv = mlflow.pyfunc.load_model(f"models:/{tracking.CLV_MODEL}@{tracking.CHAMPION}")
+    figures = clv.predict(newcomer[["frequency", "recency", "T", "monetary_value"]].reset_index(drop=True))
+    assert np.isfinite(figures.to_numpy()).all()
+    assert figures["p_alive"].item() == 1.0
 
 
 def test_a_worse_churn_model_is_registered_but_not_promoted(training_scenario: TrainingScenario) -> None:
@@ -121,7 +135,7 @@ def test_a_crash_mid_training_changes_nothing(training_scenario: TrainingScenari
 def test_the_churn_champion_loads_by_alias_and_scores_the_test_rows(training_scenario: TrainingScenario,
                                                                     mlflow_client: Any) -> None:
     rows = _test_rows(training_scenario)
-    assert len(rows) == TRAIN_CUSTOMERS
+    assert len(rows) == training_scenario.steps["first"]["metrics"]["rows_test"]
     labels = rows[LABEL].to_numpy()
     champion = mlflow.pyfunc.load_model(f"models:/{CHURN}@champion")
     assert champion.metadata.run_id == training_scenario.steps["forced"]["run_id"]

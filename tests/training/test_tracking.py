@@ -72,9 +72,13 @@ def test_metrics_are_logged_as_reported(first_run: Any, training_scenario: Train
     for name in METRICS:
         if name.endswith("roc_auc"):
             assert 0 <= logged[name] <= 1, name
-    # everyone signs up (with a first purchase) in 2024, so every cutoff has one row per customer
-    assert logged["rows_test"] == logged["rows_validation"] == TRAIN_CUSTOMERS
-    assert logged["rows_train"] == 2 * TRAIN_CUSTOMERS  # two training cutoffs
+    # one row per customer who had bought by each cutoff; customers keep arriving, so later cutoffs have more
+    plan = training_scenario.steps["first"]["plan"]
+    bought = load(training_scenario.data_dir).transactions.groupby("customer_id")["timestamp"].min()
+    known_at = {day: int((bought < pd.Timestamp(day) + pd.Timedelta(days=1)).sum())
+                for day in (*plan["train"], plan["validation"], plan["test"])}
+    assert logged["rows_test"] == known_at[plan["test"]] > logged["rows_validation"] == known_at[plan["validation"]]
+    assert logged["rows_train"] == sum(known_at[day] for day in plan["train"])  # two training cutoffs
 
 
 def test_plots_are_artifacts(first_run: Any, mlflow_client: Any) -> None:
@@ -88,7 +92,7 @@ def test_tags_name_the_code_and_the_data(first_run: Any, training_scenario: Trai
     data = load(training_scenario.data_dir)
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", tags["git_commit"])
     assert tags["as_of"] == "2025-12-31"
-    assert tags["customers"] == str(len(data.customers)) == str(TRAIN_CUSTOMERS)
+    assert tags["customers"] == str(len(data.customers)) == str(TRAIN_CUSTOMERS + 1)  # + the newcomer
     assert tags["transactions"] == str(len(data.transactions))
     assert tags["interactions"] == str(len(data.interactions))
     lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
