@@ -179,7 +179,7 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     from retain.sample import write_sample
     from retain.settings import Settings
     from retain.simulate import generate
-    from serving.scoring import score_all
+    from batch.job import score_all
     from training.pipeline import train
 
     started = time.perf_counter()

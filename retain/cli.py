@@ -333,7 +333,7 @@ def score(
     quarantine: Quarantine = None,
 ) -> None:
     """Score every customer with the champion models and swap the new batch into the score store."""
-    from serving.scoring import score_all
+    from batch.job import score_all
 
     settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
     started = time.perf_counter()

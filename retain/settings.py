@@ -1,6 +1,8 @@
 """The one settings object: read from `RETAIN_*` environment variables (and `.env`), overridden by CLI flags.
 
 Built once at the edge (CLI, API factory) and passed down; library code never reads the environment itself.
+Local state (the MLflow store and its artifacts, the default data folder) resolves against one root,
+`RETAIN_HOME`, never the current directory: a command run from another folder finds the same registry.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,11 +19,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RETAIN_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data/sample"), description="Folder holding the three input tables.")
+    home: Path = Field(default_factory=lambda: default_home(),
+                       description="Root of local state: relative paths and the default MLflow store resolve here "
+                                   "(default: the project folder of a source checkout, else ~/.retain).")
+    data_dir: Path = Field(default=Path("data/demo"), description="Folder holding the three input tables.")
     mlflow_tracking_uri: str = Field(
         default="sqlite:///mlruns/mlflow.db",
         validation_alias=AliasChoices("RETAIN_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
-        description="MLflow tracking and registry store; a shared server URL works too.",
+        description="MLflow tracking and registry store (a relative SQLite path is under home); a shared "
+                    "server URL works too.",
     )
     mlflow_artifact_root: Path = Field(default=Path("mlruns/artifacts"), description="Artifacts of new experiments.")
     experiment: str = Field(default="retain", description="MLflow experiment for training runs.")
@@ -56,3 +62,24 @@ class Settings(BaseSettings):
         description="Largest request body the API accepts (a full 1,000-row /v1/score batch is ~3-4 MB).",
     )
     api_metrics_public: bool = Field(default=True, description="Serve /metrics without an API key.")
+
+    @model_validator(mode="after")
+    def _resolve_against_home(self) -> Settings:
+        """Relative local paths name places under `home`, whatever the current directory."""
+        self.home = self.home.expanduser().resolve()
+        self.data_dir = self.home / self.data_dir.expanduser()
+        self.mlflow_artifact_root = self.home / self.mlflow_artifact_root.expanduser()
+        if self.api_keys_file is not None:
+            self.api_keys_file = self.home / self.api_keys_file.expanduser()
+        prefix = "sqlite:///"
+        store = self.mlflow_tracking_uri.removeprefix(prefix)
+        if self.mlflow_tracking_uri.startswith(prefix) and not Path(store).is_absolute():
+            self.mlflow_tracking_uri = prefix + str(self.home / store)
+        return self
+
+
+def default_home() -> Path:
+    """The project folder when running from a source checkout (where `make demo` keeps its state), else
+    ~/.retain for an installed package."""
+    project = Path(__file__).resolve().parents[1]
+    return project if (project / "pyproject.toml").is_file() else Path.home() / ".retain"

@@ -152,12 +152,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over the score store and model registry named by `settings`."""
     settings = settings or Settings()
     features = catalogue(FeatureConfig.from_settings(settings))
-    feature_names = [f.name for f in features]
+    by_name = {f.name: f for f in features}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        snapshot = await run_in_threadpool(load_snapshot, settings, feature_names)
-        app.state.retain = AppState(settings, feature_names, snapshot)
+        snapshot = await run_in_threadpool(load_snapshot, settings, by_name)
+        app.state.retain = AppState(settings, by_name, snapshot)
         freeze_heap()
         if not len(snapshot.keys):
             log.warning("no API keys configured: every /v1 route answers 401 (see `retain api-key`)")

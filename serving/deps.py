@@ -11,8 +11,9 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
+from models.scoring import Scorer
 from serving.auth import HEADER, Role
-from serving.state import AppState, Models, ScoreView, Snapshot
+from serving.state import AppState, ScoreView, Snapshot
 
 api_key_header = APIKeyHeader(name=HEADER, auto_error=False, scheme_name="ApiKey",
                               description="An API key of role `reader` (scores) or `admin` (also reload).")
@@ -59,14 +60,14 @@ async def get_view(snapshot: SnapshotDep) -> ScoreView:
     return snapshot.view
 
 
-async def get_models(snapshot: SnapshotDep) -> Models:
+async def get_models(snapshot: SnapshotDep) -> Scorer:
     if snapshot.models is None:
         raise HTTPException(503, "no champion models are loaded: run `retain train`, then POST /v1/admin/reload")
     return snapshot.models
 
 
 ViewDep = Annotated[ScoreView, Depends(get_view)]
-ModelsDep = Annotated[Models, Depends(get_models)]
+ModelsDep = Annotated[Scorer, Depends(get_models)]
 
 
 _QUERY_NAMES: dict[int, dict[str, bool]] = {}

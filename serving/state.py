@@ -11,24 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from batch.store import BatchInfo, ScoreBatch, store_dir
+from features.catalogue import Feature
+from features.rfm import RFM_COLUMNS
+from models.registry import champion_scorer
+from models.scoring import FeatureBlock, Scorer, score
 from retain.errors import RetainError
 from retain.settings import Settings
 from serving.auth import KeyRing, load_keyring
-from serving.batch import risk_tiers
 from serving.score_input import FeatureTable
-from serving.scoring import load_champions
-from serving.store import BatchInfo, ScoreBatch, store_dir
-from training.churn import ChurnModel
-from training.clv import ClvModel
-from training.pyfunc import RFM_INPUT, clv_outputs
-from training.reasons import reason_codes
 
 FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk")
 REASONS = ("reason_1", "reason_2", "reason_3")
@@ -128,47 +126,13 @@ class ScoreView:
         return found, None
 
 
-@dataclass(frozen=True)
-class Models:
-    """The champion models and the settings on-demand scoring needs, with their registry versions."""
-
-    churn: ChurnModel
-    clv: ClvModel
-    churn_version: str
-    clv_version: str
-    horizon_months: int
-    monthly_discount_rate: float
-    medium_risk: float
-    high_risk: float
-
-    def columns(self) -> list[str]:
-        return [*self.churn.space.numeric, *self.churn.space.categories]
-
-    def score(self, table: FeatureTable) -> list[dict[str, object]]:
-        """Churn probability, tier, CLV figures, value at risk and reasons per row of a validated feature table;
-        the same computation as batch scoring, on a float matrix straight into the booster. Missing or
-        non-finite figures come out as None."""
-        space = self.churn.space
-        matrix = space.assemble(table.numbers(space.numeric), {name: table.objects(name) for name in space.categories})
-        probability, contributions = self.churn.explain(matrix)
-        reasons = reason_codes(contributions, space.columns, pd.DataFrame(matrix, columns=space.columns))
-        rfm = pd.DataFrame(table.numbers(RFM_INPUT, np.float64), columns=RFM_INPUT)
-        value = clv_outputs(self.clv, rfm, self.horizon_months, self.monthly_discount_rate)
-        clv = value["clv"].to_numpy(dtype=float)
-        columns = {"customer_id": table.objects("customer_id").tolist(),
-                   "churn_probability": _json_floats(probability),
-                   "risk_tier": risk_tiers(probability, self.medium_risk, self.high_risk).tolist(),
-                   "p_alive": _json_floats(value["p_alive"].to_numpy(dtype=float)),
-                   "expected_purchases": _json_floats(value["expected_purchases"].to_numpy(dtype=float)),
-                   "clv": _json_floats(clv), "value_at_risk": _json_floats(clv * probability), "reasons": reasons}
-        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def _json_floats(array: np.ndarray) -> list[float | None]:
-    values: list[float | None] = array.tolist()
-    for i in np.flatnonzero(~np.isfinite(array)).tolist():
-        values[i] = None
-    return values
+def score_table(scorer: Scorer, table: FeatureTable) -> list[dict[str, Any]]:
+    """On-demand scores of a validated request table, through the one scoring core."""
+    space = scorer.churn.space
+    block = FeatureBlock(customer_ids=table.objects("customer_id"), numeric=table.numbers(space.numeric),
+                         categories={name: table.objects(name) for name in space.categories},
+                         rfm=table.numbers(RFM_COLUMNS, np.float64))
+    return score(scorer, block).records()
 
 
 @dataclass(frozen=True)
@@ -176,7 +140,7 @@ class Snapshot:
     """Everything one request reads. `problems` says what could not be loaded (then it is not ready)."""
 
     view: ScoreView | None
-    models: Models | None
+    models: Scorer | None
     keys: KeyRing
     loaded_at: dt.datetime
     problems: tuple[str, ...] = field(default=())
@@ -186,29 +150,27 @@ class Snapshot:
         return self.view is not None and self.models is not None
 
 
-def load_models(settings: Settings, feature_names: Collection[str]) -> Models:
-    churn, clv, churn_version, clv_version = load_champions(settings)
-    models = Models(churn, clv, churn_version, clv_version, settings.clv_horizon_months,  # type: ignore[arg-type]
-                    settings.monthly_discount_rate, settings.medium_risk_threshold, settings.high_risk_threshold)
-    unknown = [c for c in models.columns() if c not in feature_names]
+def load_models(settings: Settings, features: Mapping[str, Feature]) -> Scorer:
+    scorer = champion_scorer(settings, features)
+    unknown = [c for c in scorer.input_columns if c not in features]
     if unknown:
-        raise RetainError(f"churn champion v{churn_version} reads columns the feature catalogue lacks: "
+        raise RetainError(f"churn champion v{scorer.churn_version} reads columns the feature catalogue lacks: "
                           f"{', '.join(unknown[:10])}; check the feature settings")
-    return models
+    return scorer
 
 
-def load_snapshot(settings: Settings, feature_names: Collection[str]) -> Snapshot:
+def load_snapshot(settings: Settings, features: Mapping[str, Feature]) -> Snapshot:
     """Load what can be loaded; every part that fails is named in `problems`."""
     keys = load_keyring(settings)
     problems: list[str] = []
     view: ScoreView | None = None
-    models: Models | None = None
+    models: Scorer | None = None
     try:
         view = ScoreView.from_batch(ScoreBatch.load(store_dir(settings.data_dir)))
     except (RetainError, OSError, ValueError, KeyError) as error:
         problems.append(f"score store: {error}")
     try:
-        models = load_models(settings, feature_names)
+        models = load_models(settings, features)
     except Exception as error:  # noqa: BLE001 - a registry or artifact failure of any kind means "not ready"
         problems.append(f"models: {type(error).__name__}: {error}")
     return Snapshot(view, models, keys, dt.datetime.now(dt.UTC), tuple(problems))
@@ -221,9 +183,9 @@ class ReloadFailed(RetainError):
 class AppState:
     """Holds the current snapshot; `reload` swaps in a new one atomically or not at all."""
 
-    def __init__(self, settings: Settings, feature_names: Collection[str], snapshot: Snapshot) -> None:
+    def __init__(self, settings: Settings, features: Mapping[str, Feature], snapshot: Snapshot) -> None:
         self.settings = settings
-        self.feature_names = frozenset(feature_names)
+        self.features = dict(features)
         self._snapshot = snapshot
         self._reload_lock = threading.Lock()
 
@@ -234,7 +196,7 @@ class AppState:
     def reload(self) -> Snapshot:
         with self._reload_lock:
             try:
-                fresh = load_snapshot(self.settings, self.feature_names)
+                fresh = load_snapshot(self.settings, self.features)
             except RetainError as error:
                 raise ReloadFailed(f"{error}") from None
             if not fresh.ready:

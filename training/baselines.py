@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from training.clv import ClvModel
+from models.clv import ClvModel
 
 RFM = ["frequency", "recency", "T", "monetary_value"]
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.clv import DEFAULT_PENALIZERS, ClvModel, TimeUnit, fit_clv
+from models.clv import ClvModel, TimeUnit
+from training.clv import DEFAULT_PENALIZERS, fit_clv
 from training.metrics import mae, relative_aggregate_error, rmse
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from training.clv import ClvModel, TimeUnit
+from models.clv import ClvModel, TimeUnit
 from training.clv_evaluation import purchase_periods
 
 

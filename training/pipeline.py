@@ -18,20 +18,24 @@ import pandas as pd
 
 from features import io as feature_io
 from features.build import FeatureConfig, catalogue
+from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
+from models import artifacts, registry
+from models.churn import ChurnModel
+from models.clv import CLV_OUTPUTS, ClvModel
+from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain.errors import RetainError
 from retain.ingest import DataSet
 from retain.reference import best_achievable_churn_probability, clairvoyant_churn_probability
 from retain.settings import Settings
 from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
-from training.churn import ChurnModel, ChurnParams, fit_churn, without_service
+from training.churn import ChurnParams, fit_churn, without_service
 from training.clv_evaluation import evaluate_clv, holdout_metrics
 from training.dataset import LABEL, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
 from training.labels import CutoffPlan, plan_cutoffs
-from training.pyfunc import ChurnPyfunc, ClvPyfunc, clv_outputs, save_churn_artifacts, save_clv_artifacts
 from training.report import churn_figures, clv_figures
 
 Progress = Callable[[str], None]
@@ -52,22 +56,22 @@ class TrainReport:
 
 def _champion_churn_auc(client: object, test: pd.DataFrame) -> float | None:
     """The current champion's ROC-AUC on this run's test rows, or None if it cannot score them."""
-    uri = tracking.champion_uri(client, tracking.CHURN_MODEL)  # type: ignore[arg-type]
-    if uri is None:
+    version = registry.champion_version(client, registry.CHURN_MODEL)  # type: ignore[arg-type]
+    if version is None:
         return None
     try:
-        champion: ChurnModel = tracking.load_python_model(uri).model
+        champion = registry.load_churn_version(client, version)  # type: ignore[arg-type]
         return roc_auc(test[LABEL].to_numpy(), champion.predict_proba(test))
     except (KeyError, ValueError):
         return None
 
 
 def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
-    uri = tracking.champion_uri(client, tracking.CLV_MODEL)  # type: ignore[arg-type]
-    if uri is None:
+    version = registry.champion_version(client, registry.CLV_MODEL)  # type: ignore[arg-type]
+    if version is None:
         return None
     try:
-        return holdout_metrics(tracking.load_python_model(uri).model, frame)[1]["purchases_mae"]
+        return holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"]  # type: ignore[arg-type]
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -167,21 +171,21 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
 
 
-def _log_models(churn: ChurnModel, clv_model: object, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
+def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
     feature_columns = [c for c in test.columns if c not in ("customer_id", "as_of", LABEL)]
     # the signature keeps the feature table's own types (counts are integers), so the registered model takes
     # the output of `retain features` as it is; MLflow refuses int64 columns for a double in the signature
     example = test.iloc[np.linspace(0, len(test) - 1, min(SIGNATURE_ROWS, len(test))).astype(int)][feature_columns]
     example = example.reset_index(drop=True)
-    rfm = example[["frequency", "recency", "T", "monetary_value"]]
+    rfm = example[list(RFM_COLUMNS)]
+    clv_example = clv_model.outputs(rfm.to_numpy(dtype=float, na_value=np.nan), settings.clv_horizon_months,
+                                    settings.monthly_discount_rate)
     with tracking.scratch_dir() as scratch:
         churn_uri = tracking.log_pyfunc(
-            "churn_model", ChurnPyfunc(), save_churn_artifacts(churn, Path(scratch) / "churn"),
+            "churn_model", ChurnPyfunc(), artifacts.save_churn(churn, Path(scratch) / "churn"),
             example, pd.DataFrame({"churn_probability": churn.predict_proba(example)}))
         clv_uri = tracking.log_pyfunc(
             "clv_model", ClvPyfunc(settings.clv_horizon_months, settings.monthly_discount_rate),
-            save_clv_artifacts(clv_model, Path(scratch) / "clv"),  # type: ignore[arg-type]
-            rfm, clv_outputs(clv_model, rfm, settings.clv_horizon_months,  # type: ignore[arg-type]
-                             settings.monthly_discount_rate))
+            artifacts.save_clv(clv_model, Path(scratch) / "clv"), rfm,
+            pd.DataFrame(clv_example, columns=list(CLV_OUTPUTS)))
     return {tracking.CHURN_MODEL: churn_uri, tracking.CLV_MODEL: clv_uri}
-

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from training.churn import ChurnModel
+from models.churn import ChurnModel
 from training.churn_plots import plot_contributions, plot_gains, plot_reliability, plot_roc
 from training.clv_evaluation import ClvEvaluation
 from training.clv_plots import cumulative_transactions, plot_calibration_holdout, plot_cumulative_transactions
@@ -23,12 +23,12 @@ def churn_figures(model: ChurnModel, test: pd.DataFrame, labels: np.ndarray,
     baselines = {name: score for name, score in scores.items() if name != "churn_model"}
     sample = test.iloc[np.linspace(0, len(test) - 1, min(SHAP_ROWS, len(test))).astype(int)]
     matrix = model.space.matrix(sample)
-    values = pd.DataFrame(matrix, columns=model.space.columns)
+    values = pd.DataFrame(matrix, columns=model.space.labels)
     return {
         "churn_roc": plot_roc(labels, scores["churn_model"], baselines, label="churn model"),
         "churn_reliability": plot_reliability(labels, scores["churn_model"]),
         "churn_gains": plot_gains(labels, scores["churn_model"]),
-        "churn_shap_summary": plot_contributions(model.contributions(matrix, exact=True), model.space.columns,
+        "churn_shap_summary": plot_contributions(model.contributions(matrix, exact=True), model.space.labels,
                                                  values),
     }
 

@@ -1,15 +1,16 @@
-"""Every MLflow call retain makes: configuring the store, logging a run, registering and promoting models.
+"""The write side of MLflow: logging a run, registering and promoting models, and reading runs back for
+`retain compare`. Configuring the store and loading champions is `models.registry` (the read side that
+serving shares).
 
-The default store is SQLite under `mlruns/` with artifacts beside it; a team points `MLFLOW_TRACKING_URI`
-(or `RETAIN_MLFLOW_TRACKING_URI`) at a shared server instead. Registry stages are deprecated: versions get
-aliases, `challenger` for the newest and `champion` for the one served.
+The default store is SQLite under `$RETAIN_HOME/mlruns/` with artifacts beside it; a team points
+`MLFLOW_TRACKING_URI` (or `RETAIN_MLFLOW_TRACKING_URI`) at a shared server instead. Registry stages are
+deprecated: versions get aliases, `challenger` for the newest and `champion` for the one served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import subprocess
 import tempfile
 import warnings
@@ -27,25 +28,12 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
+from models.registry import CHALLENGER, CHAMPION, CHURN_MODEL, CLV_MODEL, alias_version, configure
 from retain.errors import RetainError
 from retain.settings import Settings
 
-CHURN_MODEL = "retain-churn"
-CLV_MODEL = "retain-clv"
-CHAMPION = "champion"
-CHALLENGER = "challenger"
+__all__ = ["CHALLENGER", "CHAMPION", "CHURN_MODEL", "CLV_MODEL", "configure"]  # the registry names, re-exported
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "lifetimes==0.11.3", "pandas", "numpy", "scikit-learn", "pydantic"]
-
-
-def configure(settings: Settings) -> MlflowClient:
-    """Point MLflow at the settings' store; a local SQLite store gets its folder created first."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    uri = settings.mlflow_tracking_uri
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
@@ -108,10 +96,6 @@ def log_figure(figure: Figure, name: str) -> None:
     mlflow.log_figure(figure, f"plots/{name}.png")
 
 
-def log_table(frame: pd.DataFrame, name: str) -> None:
-    mlflow.log_table(frame, artifact_file=f"tables/{name}.json")
-
-
 def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
                signature_input: pd.DataFrame, signature_output: pd.DataFrame, examples: int = 5) -> str:
     """Log a pyfunc model; its signature is inferred from a sample large enough to see every column's type and
@@ -128,24 +112,9 @@ def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
 
 
 def champion_uri(client: MlflowClient, model_name: str) -> str | None:
-    """`models:/name@champion` if that alias exists."""
-    return f"models:/{model_name}@{CHAMPION}" if champion_version(client, model_name) else None
-
-
-def _alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
-    try:
-        return str(client.get_model_version_by_alias(model_name, alias).version)
-    except MlflowException:
-        return None
-
-
-def champion_version(client: MlflowClient, model_name: str) -> str | None:
-    return _alias_version(client, model_name, CHAMPION)
-
-
-def load_python_model(uri: str) -> Any:
-    """The wrapped Python object of a pyfunc model (for direct, fast calls)."""
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    """`models:/name/<version>` of the current champion, pinned, if there is one."""
+    version = alias_version(client, model_name, CHAMPION)
+    return f"models:/{model_name}/{version}" if version else None
 
 
 def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mapping[str, bool],
@@ -157,7 +126,7 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
     """
     created: dict[str, str] = {}
     new_models: list[str] = []
-    previous = {(name, alias): _alias_version(client, name, alias)
+    previous = {(name, alias): alias_version(client, name, alias)
                 for name in model_uris for alias in (CHAMPION, CHALLENGER)}
     try:
         for name, uri in model_uris.items():

@@ -12,6 +12,7 @@ from pydantic_core import to_json
 from serving.deps import JsonBody, KnownQueryOnly, ModelsDep, ReaderDep
 from serving.schemas import ScoreResponse, error_responses
 from serving.score_input import ScoreInput
+from serving.state import score_table
 
 
 def build_router(score_input: ScoreInput) -> APIRouter:
@@ -28,7 +29,7 @@ def build_router(score_input: ScoreInput) -> APIRouter:
         `rows` (one object per customer) or `columns` with `data` (names once, then one list per customer:
         smaller and faster for big calls); results come in request order either way."""
         answer = {"churn_model_version": models.churn_version, "clv_model_version": models.clv_version,
-                  "results": models.score(score_input.parse(raw))}
+                  "results": score_table(models, score_input.parse(raw))}
         return Response(to_json(answer), media_type="application/json")
 
     return router

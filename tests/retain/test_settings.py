@@ -25,8 +25,26 @@ def test_defaults() -> None:
 
     assert settings.seed == 42
     assert settings.churn_horizon_days == 90
-    assert settings.data_dir == Path("data/sample")
-    assert settings.mlflow_tracking_uri == "sqlite:///mlruns/mlflow.db"
+    project = Path(__file__).resolve().parents[2]
+    assert settings.home == project  # a source checkout: its own folder, not the current directory
+    assert settings.data_dir == project / "data" / "demo"
+    assert settings.mlflow_tracking_uri == f"sqlite:///{project}/mlruns/mlflow.db"
+    assert settings.mlflow_artifact_root == project / "mlruns" / "artifacts"
+
+
+def test_local_state_resolves_against_retain_home_not_the_current_directory(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RETAIN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RETAIN_MLFLOW_TRACKING_URI", "sqlite:///store/registry.db")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    settings = Settings()
+
+    assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path}/home/store/registry.db"
+    assert settings.mlflow_artifact_root == tmp_path / "home" / "mlruns" / "artifacts"
+    assert settings.data_dir == tmp_path / "home" / "data" / "demo"
 
 
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,11 +72,11 @@ def test_mlflow_tracking_uri_alias(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_prefixed_tracking_uri_works_and_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RETAIN_MLFLOW_TRACKING_URI", "sqlite:///retain.db")
-    assert Settings().mlflow_tracking_uri == "sqlite:///retain.db"
+    monkeypatch.setenv("RETAIN_MLFLOW_TRACKING_URI", "sqlite:////srv/retain.db")
+    assert Settings().mlflow_tracking_uri == "sqlite:////srv/retain.db"
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///other.db")
-    assert Settings().mlflow_tracking_uri == "sqlite:///retain.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////srv/other.db")
+    assert Settings().mlflow_tracking_uri == "sqlite:////srv/retain.db"
 
 
 def test_dotenv_file_is_read_and_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

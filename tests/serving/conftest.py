@@ -49,7 +49,7 @@ class Store:
 
     def scores(self) -> pd.DataFrame:
         """The served batch in API order (value at risk desc, NaN last, ties by id), as the store loads it."""
-        from serving.store import ScoreBatch, store_dir
+        from batch.store import ScoreBatch, store_dir
 
         return ScoreBatch.load(store_dir(self.data_dir)).frame
 
@@ -58,7 +58,7 @@ def _build(base: Path) -> dict[str, str]:
     from retain.ingest import load
     from retain.sample import write_sample
     from retain.simulate import generate
-    from serving.scoring import score_all
+    from batch.job import score_all
     from training.pipeline import train
 
     store = Store(base, base / "data", f"sqlite:///{base}/mlflow.db", "")

@@ -16,7 +16,7 @@ from tests.serving.conftest import AS_OF, Keys, Store, running_server
 
 def _new_batch(store: Store, data_dir: Path) -> str:
     from retain.ingest import load
-    from serving.scoring import score_all
+    from batch.job import score_all
 
     _, info = score_all(store.settings(data_dir=data_dir), load(data_dir), data_dir, AS_OF, dt.datetime.now(dt.UTC))
     return info.batch_id

@@ -114,7 +114,7 @@ def isolated_settings(**values: Any) -> Any:
     """Settings from defaults and `values` only: no RETAIN_* / MLFLOW_TRACKING_URI variable, no .env file."""
     from retain.settings import Settings
 
-    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    defaults = {name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items()}
     return Settings(_env_file=None, **{**defaults, **values})  # type: ignore[call-arg]
 
 

@@ -12,7 +12,7 @@ from lifetimes.utils import ConvergenceError
 from scipy.special import hyp2f1
 
 import training.clv as clv_module
-from training.clv import ClvFitError, ClvModel, TimeUnit, check_rfm, fit_clv
+from training.clv import ClvFitError, ClvModel, TimeUnit, check_rfm, fit_clv, lifetimes_fitters
 from training.clv_evaluation import calibration_holdout
 
 CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005), weeks
@@ -115,8 +115,8 @@ def test_clv_equals_lifetimes_told_the_fitted_unit(cdnow: pd.DataFrame, unit: Ti
     scale = 7.0 if unit == "D" else 1.0
     rfm = cdnow.assign(recency=cdnow["recency"] * scale, T=cdnow["T"] * scale)
     model = _model(unit, scale)
-    theirs = model._ggf().customer_lifetime_value(
-        model._bgf(), rfm["frequency"], rfm["recency"], rfm["T"], rfm["monetary_value"],
+    theirs = lifetimes_fitters(model)[1].customer_lifetime_value(
+        lifetimes_fitters(model)[0], rfm["frequency"], rfm["recency"], rfm["T"], rfm["monetary_value"],
         time=12, discount_rate=0.01, freq=unit)
     np.testing.assert_allclose(model.clv(rfm, 12, 0.01), theirs, rtol=1e-10)
 
@@ -130,8 +130,8 @@ def test_weekly_and_daily_fits_give_the_same_clv_but_naive_freq_does_not(cdnow: 
     daily_total = daily.clv(daily_rfm, 12, 0.01).sum()
     # Only difference left: lifetimes' month is 4.345 weeks (30.4 days) but 30 days in "D".
     assert daily_total / weekly_total == pytest.approx(1.0, abs=0.03)
-    naive = cdnow_model._ggf().customer_lifetime_value(
-        cdnow_model._bgf(), cdnow["frequency"], cdnow["recency"], cdnow["T"], cdnow["monetary_value"],
+    naive = lifetimes_fitters(cdnow_model)[1].customer_lifetime_value(
+        lifetimes_fitters(cdnow_model)[0], cdnow["frequency"], cdnow["recency"], cdnow["T"], cdnow["monetary_value"],
         time=12, discount_rate=0.01, freq="D").sum()  # 12 "months" of 30 weeks each
     assert naive / weekly_total > 3
 
@@ -228,7 +228,7 @@ def test_expected_purchases_equal_lifetimes_including_where_the_direct_form_over
     f, rec, t, horizon = (np.array(column) for column in zip(*grid, strict=True))
     rec = np.where(f == 0, 0.0, rec)
     with np.errstate(all="ignore"):
-        theirs = cdnow_model._bgf().conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
+        theirs = lifetimes_fitters(cdnow_model)[0].conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
         ours = cdnow_model._conditional_expected_purchases(horizon, f, rec, t)
     m = cdnow_model
     with np.errstate(divide="ignore"):

@@ -10,7 +10,7 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, expected_cumulative_transactions
 from matplotlib.figure import Figure
 
-from training.clv import TimeUnit, fit_clv
+from training.clv import TimeUnit, fit_clv, lifetimes_fitters
 from training.clv_evaluation import calibration_holdout, evaluate_clv, purchase_periods
 from training.clv_plots import (
     cumulative_transactions,
@@ -90,7 +90,7 @@ def test_holdout_by_calibration_frequency_buckets() -> None:
 def test_cumulative_transactions_match_lifetimes(midnight_transactions: pd.DataFrame, unit: TimeUnit,
                                                  periods: int) -> None:
     model = fit_clv(calibration_holdout(midnight_transactions, CAL_END, HOLD_END, unit), unit)
-    theirs = expected_cumulative_transactions(model._bgf(), midnight_transactions, "timestamp", "customer_id",
+    theirs = expected_cumulative_transactions(lifetimes_fitters(model)[0], midnight_transactions, "timestamp", "customer_id",
                                               periods, freq=unit)
     first = pd.Timestamp(midnight_transactions["timestamp"].min()).to_period(unit).start_time
     end = first + pd.Timedelta(days=periods * (1 if unit == "D" else 7) - 1)

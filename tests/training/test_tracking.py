@@ -201,7 +201,7 @@ def test_register_restores_aliases_moved_before_the_failure(training_scenario: T
     with pytest.raises(KeyError, match="rollback-d"):  # no promotion decision for the second model
         tracking.register(mlflow_client, dict.fromkeys(names, uri), {"rollback-c": True}, run_id)
     assert registry_state(mlflow_client, names) == before
-    assert tracking.champion_uri(mlflow_client, "rollback-c") == "models:/rollback-c@champion"
+    assert tracking.champion_uri(mlflow_client, "rollback-c") == "models:/rollback-c/1"  # pinned
     assert str(mlflow_client.get_model_version_by_alias("rollback-c", "champion").version) == "1"
 
     # and the same call with every decision made succeeds, creating version 2 as challenger only

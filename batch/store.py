@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
@@ -77,8 +76,3 @@ class ScoreBatch:
                                   na_position="last").reset_index(drop=True)
         position = dict(zip(frame["customer_id"].astype(str).tolist(), range(len(frame)), strict=True))
         return cls(info, frame, position)
-
-    def rows(self, positions: np.ndarray | list[int]) -> list[dict[str, object]]:
-        """Plain records for the given row positions (NaN as None, for JSON)."""
-        part = self.frame.iloc[positions]
-        return part.astype(object).where(part.notna(), None).to_dict("records")

@@ -1,0 +1,39 @@
+"""`retain score`: the champion models over every customer's features at a cutoff, written as a new score
+batch and swapped in atomically. Features come from the same point-in-time lookup as training's; the scores
+from the one scoring core (`models.scoring.score`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from batch.store import BatchInfo, store_dir, write_batch
+from features import io as feature_io
+from features.build import FeatureConfig, catalogue
+from features.snapshot import prepare_sources
+from models.registry import champion_scorer
+from models.scoring import FeatureBlock, score
+from retain.ingest import DataSet
+from retain.settings import Settings
+
+
+def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, scored_at: dt.datetime,
+              progress: Callable[[str], None] | None = None) -> tuple[Path, BatchInfo]:
+    """Score every customer known at `as_of` and swap the new batch in."""
+    say = progress or (lambda message: None)
+    say("loading the champion models")
+    config = FeatureConfig.from_settings(settings)
+    scorer = champion_scorer(settings, {f.name: f for f in catalogue(config)})
+    say("computing features")
+    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    features = sources.features_at(as_of, config).to_pandas()
+    say(f"scoring {len(features):,} customers")
+    scores = score(scorer, FeatureBlock.from_frame(features, scorer)).frame()
+    scores.insert(1, "segment", features["segment"].to_numpy())
+    stamp = scored_at.strftime("%Y%m%dT%H%M%S%fZ")
+    info = BatchInfo(batch_id=stamp, file=f"batch_{stamp}.parquet", as_of=as_of.isoformat(),
+                     scored_at=scored_at.isoformat(), customers=len(scores), churn_model_version=scorer.churn_version,
+                     clv_model_version=scorer.clv_version)
+    say("writing the batch")
+    return write_batch(scores, info, store_dir(data_dir)), info

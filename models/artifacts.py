@@ -1,0 +1,57 @@
+"""The fitted models as plain files (booster JSON, parameters JSON), never pickles: what the MLflow pyfunc
+wrappers log and what serving loads back from a pinned registry version."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from models.churn import ChurnModel
+from models.clv import ClvModel, attempts_from
+from models.space import FeatureSpace
+
+CHURN_FILES = {"booster": "booster.json", "meta": "churn_meta.json"}
+CLV_FILES = {"params": "clv_params.json"}
+
+
+def save_churn(model: ChurnModel, folder: Path) -> dict[str, str]:
+    """Write the booster and its metadata; returns the artifact map for `log_model`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.booster.save_model(folder / CHURN_FILES["booster"])
+    meta = {"space": model.space.model_dump(), "best_iteration": model.best_iteration,
+            "calibration_x": model.calibration_x.tolist(), "calibration_y": model.calibration_y.tolist()}
+    (folder / CHURN_FILES["meta"]).write_text(json.dumps(meta))
+    return {key: str(folder / name) for key, name in CHURN_FILES.items()}
+
+
+def load_churn(artifacts: dict[str, str]) -> ChurnModel:
+    booster = xgb.Booster()
+    booster.load_model(artifacts["booster"])
+    meta = json.loads(Path(artifacts["meta"]).read_text())
+    return ChurnModel(FeatureSpace.model_validate(meta["space"]), booster, int(meta["best_iteration"]),
+                      np.asarray(meta["calibration_x"]), np.asarray(meta["calibration_y"]))
+
+
+def save_clv(model: ClvModel, folder: Path) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CLV_FILES["params"]).write_text(json.dumps(asdict(model)))
+    return {key: str(folder / name) for key, name in CLV_FILES.items()}
+
+
+def load_clv(artifacts: dict[str, str]) -> ClvModel:
+    stored = json.loads(Path(artifacts["params"]).read_text())
+    stored["attempts"] = attempts_from(stored.get("attempts", ()))
+    return ClvModel(**stored)
+
+
+def artifacts_in(folder: Path, files: dict[str, str]) -> dict[str, str]:
+    """The artifact map of a logged model downloaded to `folder` (MLflow keeps them under `artifacts/`)."""
+    found = {key: next(Path(folder).rglob(name), None) for key, name in files.items()}
+    missing = [files[key] for key, path in found.items() if path is None]
+    if missing:
+        raise FileNotFoundError(f"model folder {folder} lacks {', '.join(missing)}")
+    return {key: str(path) for key, path in found.items()}

@@ -1,0 +1,157 @@
+"""Reason codes: the few features that push a customer's churn score up most, worded for a retention agent.
+
+The contributions are XGBoost's approximate (Saabas) per-feature contributions to the log-odds, without the
+bias column (see `ChurnModel.explain`), so a positive value is a feature that raises this customer's churn
+score above the average customer's. The wording of each feature is its catalogue entry's `reason`, applied to
+the customer's own value ("3 repeat contacts about the same case in 30 days" tells an agent more than
+"repeat_contacts_30d"). A missing value gets the entry's phrase for it ("no service contact in 30 days"),
+never "nan": a missing service rate means there was nothing to measure, which is itself a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Real
+
+import numpy as np
+
+from features.catalogue import Feature
+from models.space import FeatureSpace
+
+__all__ = ["column_wordings", "describe", "reason_codes"]
+
+Words = Callable[[float], str]
+
+
+def _window(feature: Feature) -> str:
+    return f" in {feature.window} days" if feature.window else ""
+
+
+def _plain(value: object) -> str:
+    """A value for the generic "feature = value" wording: whole numbers without decimals."""
+    if isinstance(value, Real) and not isinstance(value, bool | np.bool_):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return f"{number:.2f}" if abs(number) >= 1 else f"{number:.3g}"
+    return str(value)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def describe(feature: Feature, value: object) -> str:
+    """One value of a feature in words, e.g. "2 unresolved cases"; a category's value is its text.
+    Without a catalogue wording: "feature = value"; a missing value never prints "nan"."""
+    wording, window = feature.reason, _window(feature)
+    if wording is None:
+        return _generic(feature.name, None)(value)  # type: ignore[arg-type]
+    if _is_missing(value):
+        return wording.missing.format(window=window or " on record")
+    try:
+        return wording.render(float(value) if wording.numeric else str(value), window)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return f"{feature.name} = {_plain(value)}"
+
+
+def _level_words(feature: Feature, level: str) -> Words:
+    """A one-hot column's 0/1 value: the level in words, or that the customer does not have it."""
+    has = describe(feature, level)
+    other = (feature.reason.other_level if feature.reason else "{feature} is not {level}").format(
+        feature=feature.name, level=level)
+    return lambda value: has if value >= 0.5 else other
+
+
+def _generic(name: str, level: str | None) -> Words:
+    if level is not None:
+        return lambda value: f"{name} = {level}" if value >= 0.5 else f"{name} is not {level}"
+    return lambda value: f"{name} not recorded" if _is_missing(value) else f"{name} = {_plain(value)}"
+
+
+def column_wordings(space: FeatureSpace, features: Mapping[str, Feature]) -> list[Words]:
+    """The wording of each model column's matrix value, in column order (one-hot columns word their level).
+    A feature the catalogue no longer has is worded generically."""
+    words: list[Words] = []
+    for name, level in space.sources:
+        feature = features.get(name)
+        if feature is None:
+            words.append(_generic(name, level))
+        elif level is None:
+            words.append(lambda value, f=feature: describe(f, value))  # type: ignore[misc]
+        else:
+            words.append(_level_words(feature, level))
+    return words
+
+
+def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words],
+                 top: int = 3) -> list[list[str]]:
+    """For each row, up to `top` reasons: the columns with positive contribution, largest first (ties in
+    column order), worded with the row's value in `matrix`. A column whose wording repeats one already given is
+    skipped (several missing service rates all say "no service contact in 30 days"), so a row may get fewer
+    than `top` reasons, or none when nothing pushes its score up.
+
+    Vectorised over rows, in rounds: each round words the next `top` candidates of the rows still short of
+    `top` distinct texts, each distinct (column, value) pair once; most rows are done after the first."""
+    scores = np.asarray(contributions, dtype=float)
+    values = np.asarray(matrix, dtype=float)
+    if scores.ndim != 2 or scores.shape[1] != len(wordings):
+        raise ValueError(f"contributions must be (rows, {len(wordings)} columns), got {scores.shape}; "
+                         "drop XGBoost's bias column (the last one of pred_contribs)")
+    if values.shape != scores.shape:
+        raise ValueError(f"matrix has shape {values.shape}, contributions {scores.shape}")
+    if top < 0:
+        raise ValueError(f"top must be >= 0, got {top}")
+    texts = _Texts(values, wordings)
+    pushes_up = scores > 0  # NaN contributions never count
+    n_up = pushes_up.sum(axis=1)
+    picked = np.full((len(scores), top), -1, dtype=np.int64)  # text ids, filled from the left
+    count = np.zeros(len(scores), dtype=np.int64)
+    active = np.flatnonzero(n_up > 0) if top else np.empty(0, dtype=np.int64)
+    order = np.argsort(np.where(pushes_up, -scores, np.inf), axis=1, kind="stable") if len(active) else None
+    start = 0
+    while len(active):
+        width = min(top, int(n_up[active].max()) - start)
+        valid = start + np.arange(width) < n_up[active][:, None]
+        ids = texts.ids(active, order[active, start:start + width], valid)  # type: ignore[index]
+        for k in range(width):
+            candidate = ids[:, k]
+            fresh = (candidate >= 0) & (count[active] < top) & ~(picked[active] == candidate[:, None]).any(axis=1)
+            rows = active[fresh]
+            picked[rows, count[rows]] = candidate[fresh]
+            count[rows] += 1
+        start += width
+        active = active[(count[active] < top) & (n_up[active] > start)]
+    flat = np.asarray(texts.texts, dtype=object)[picked[picked >= 0]].tolist()  # row by row, in order
+    ends = np.cumsum(count).tolist()
+    return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+class _Texts:
+    """Texts of (column, value) pairs: each distinct pair is worded once, identical texts share an id."""
+
+    def __init__(self, values: np.ndarray, wordings: Sequence[Words]) -> None:
+        self.values, self.wordings = values, wordings
+        self.texts: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def _id(self, text: str) -> int:
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def ids(self, rows: np.ndarray, candidates: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The text id of each valid candidate (column index) of each of `rows`; -1 elsewhere."""
+        ids = np.full(candidates.shape, -1, dtype=np.int64)
+        at_row, at_k = np.nonzero(valid)
+        columns = candidates[at_row, at_k]
+        by_column = np.argsort(columns, kind="stable")
+        distinct_columns, starts = np.unique(columns[by_column], return_index=True)
+        for j, group in zip(distinct_columns.tolist(), np.split(by_column, starts[1:]), strict=True):
+            distinct, inverse = np.unique(self.values[rows[at_row[group]], j], return_inverse=True)  # NaNs as one
+            words = self.wordings[j]
+            worded = np.array([self._id(words(value)) for value in distinct.tolist()], dtype=np.int64)
+            ids[at_row[group], at_k[group]] = worded[inverse.reshape(-1)]
+        return ids

@@ -1,0 +1,140 @@
+"""The one scoring core: feature rows in, everything the product says about each customer out.
+
+`score(scorer, block)` gives churn probability and risk tier, P(alive), expected purchases, CLV, value at risk
+(CLV x churn probability) and the top reasons. The batch job, the API's on-demand scoring and (later) Spark
+all call it; they differ only in how they build the `FeatureBlock` (a DataFrame, a validated request table)
+and what they do with the `Scores` (a Parquet batch, JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import Feature
+from features.rfm import RFM_COLUMNS
+from models.churn import ChurnModel
+from models.clv import CLV_OUTPUTS, ClvModel
+from models.reasons import Words, column_wordings, reason_codes
+
+TIERS = np.array(["low", "medium", "high"], dtype=object)
+REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
+
+
+def risk_tiers(probability: np.ndarray, medium: float, high: float) -> np.ndarray:
+    """'high' at or above `high`, 'medium' at or above `medium`, else 'low'."""
+    return TIERS[(probability >= medium).astype(int) + (probability >= high).astype(int)]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """The champion models with the versions they were loaded as, and the settings scoring needs."""
+
+    churn: ChurnModel
+    clv: ClvModel
+    churn_version: str
+    clv_version: str
+    horizon_months: int
+    monthly_discount_rate: float
+    medium_risk: float
+    high_risk: float
+    features: Mapping[str, Feature] = field(default_factory=dict)  # the catalogue, for reason wording
+
+    @cached_property
+    def wordings(self) -> list[Words]:
+        return column_wordings(self.churn.space, self.features)
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The feature columns scoring reads (the churn model's and the CLV model's RFM)."""
+        space = self.churn.space
+        return list(dict.fromkeys([*space.numeric, *space.categories, *RFM_COLUMNS]))
+
+
+@dataclass(frozen=True)
+class FeatureBlock:
+    """Feature rows as scoring reads them: ids, the churn model's numeric columns (in its order), each
+    categorical as strings or None, and the RFM columns (in `RFM_COLUMNS` order), missing values as NaN."""
+
+    customer_ids: np.ndarray
+    numeric: np.ndarray
+    categories: Mapping[str, np.ndarray]
+    rfm: np.ndarray
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, scorer: Scorer) -> FeatureBlock:
+        space = scorer.churn.space
+        return cls(customer_ids=frame["customer_id"].astype(str).to_numpy(dtype=object),
+                   numeric=frame[list(space.numeric)].to_numpy(dtype=np.float32, na_value=np.nan),
+                   categories=space.category_values(frame),
+                   rfm=frame[list(RFM_COLUMNS)].to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per customer, in the block's order; CLV figures are NaN for a customer without a purchase."""
+
+    customer_ids: np.ndarray
+    churn_probability: np.ndarray
+    risk_tier: np.ndarray
+    p_alive: np.ndarray
+    expected_purchases: np.ndarray
+    clv: np.ndarray
+    value_at_risk: np.ndarray
+    reasons: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per customer with the reasons in `REASON_COLUMNS` (None where fewer)."""
+        padded = [(row + [None, None, None])[:3] for row in self.reasons]
+        frame = pd.DataFrame({
+            "customer_id": self.customer_ids, "churn_probability": self.churn_probability,
+            "risk_tier": self.risk_tier, "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
+            "clv": self.clv, "value_at_risk": self.value_at_risk,
+        })
+        frame[list(REASON_COLUMNS)] = pd.DataFrame(padded, index=frame.index, columns=list(REASON_COLUMNS))
+        return frame
+
+    def records(self) -> list[dict[str, Any]]:
+        """Plain JSON-ready dicts, non-finite figures as None."""
+        columns: dict[str, Sequence[Any]] = {
+            "customer_id": self.customer_ids.tolist(),
+            "churn_probability": _json_floats(self.churn_probability), "risk_tier": self.risk_tier.tolist(),
+            "p_alive": _json_floats(self.p_alive), "expected_purchases": _json_floats(self.expected_purchases),
+            "clv": _json_floats(self.clv), "value_at_risk": _json_floats(self.value_at_risk),
+            "reasons": self.reasons,
+        }
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def score(scorer: Scorer, block: FeatureBlock) -> Scores:
+    """Everything per customer, from one pass over the trees (probability and contributions together) and
+    one pass of the CLV curve."""
+    matrix = scorer.churn.space.assemble(block.numeric, block.categories)
+    probability, contributions = scorer.churn.explain(matrix)
+    value = scorer.clv.outputs(block.rfm, scorer.horizon_months, scorer.monthly_discount_rate)
+    clv = value[:, CLV_OUTPUTS.index("clv")]
+    return Scores(
+        customer_ids=np.asarray(block.customer_ids, dtype=object),
+        churn_probability=probability,
+        risk_tier=risk_tiers(probability, scorer.medium_risk, scorer.high_risk),
+        p_alive=value[:, CLV_OUTPUTS.index("p_alive")],
+        expected_purchases=value[:, CLV_OUTPUTS.index("expected_purchases")],
+        clv=clv,
+        value_at_risk=clv * probability,
+        reasons=reason_codes(contributions, matrix, scorer.wordings),
+    )
+
+
+def _json_floats(array: np.ndarray) -> list[float | None]:
+    values: list[float | None] = array.tolist()
+    for i in np.flatnonzero(~np.isfinite(array)).tolist():
+        values[i] = None
+    return values
