@@ -3,10 +3,17 @@
 The default store is SQLite under `mlruns/` with artifacts beside it; a team points `MLFLOW_TRACKING_URI`
 (or `RETAIN_MLFLOW_TRACKING_URI`) at a shared server instead. Registry stages are deprecated: versions get
 aliases, `challenger` for the newest and `champion` for the one served.
+
+Two processes may use one local store at once (two `retain train` started together, a `retain score` during a
+training): MLflow creates a new SQLite store's tables without any lock, so two first uses break each other,
+and a registration moves two aliases one at a time, so two at once can leave the champions from different
+runs. Both steps therefore hold an exclusive lock on a file next to the database (`store_lock`). A tracking
+server serialises nothing of this kind for us; the lock only covers local SQLite stores.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -37,23 +44,57 @@ CHALLENGER = "challenger"
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "lifetimes==0.11.3", "pandas", "numpy", "scikit-learn", "pydantic"]
 
 
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on `<database>.lock` beside a local SQLite store (no-op for any other store).
+
+    A lock file of its own, not the database: SQLite's locks cover one statement or transaction, while MLflow
+    creates a new store's tables over many, and a registration is several independent calls. An existing store
+    in a folder this process may not write to (served from a read-only mount) is used without the lock: such a
+    process can neither create the store nor register into it.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = open(database.with_name(database.name + ".lock"), "a")  # noqa: SIM115 - the `with` below closes it
+    except OSError:
+        if not database.is_file():
+            raise
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also if the process dies
+        yield
+
+
 def configure(settings: Settings) -> MlflowClient:
-    """Point MLflow at the settings' store; a local SQLite store gets its folder created first."""
+    """Point MLflow at the settings' store; a new local SQLite store is created here, by one process at a time.
+
+    MLflow creates a store's tables on first use; opening both stores (tracking and registry) under the lock
+    lets the first process create them and the others find them. MLflow caches the opened stores per process.
+    """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     uri = settings.mlflow_tracking_uri
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with store_lock(uri):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opens the tracking store
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+    return client
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
-    """The experiment's id, creating it with artifacts under `artifact_root` when new."""
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    return str(client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri()))
+    """The experiment's id, creating it with artifacts under `artifact_root` when new (under the store's lock,
+    so two first runs do not both try to create it)."""
+    with store_lock(client.tracking_uri):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        return str(client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri()))
 
 
 @contextmanager
@@ -153,8 +194,15 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
     """Register each model as a new version tagged `challenger`, and move `champion` where promoted.
 
     All or nothing: if any step fails, versions and registered models created here are deleted and aliases
-    restored.
+    restored. One registration at a time on a local store (`store_lock`), so concurrent trainings that both
+    promote leave every champion with the same run, the last one registered.
     """
+    with store_lock(client.tracking_uri):
+        return _register(client, model_uris, promote, run_id)
+
+
+def _register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mapping[str, bool],
+              run_id: str) -> dict[str, str]:
     created: dict[str, str] = {}
     new_models: list[str] = []
     previous = {(name, alias): _alias_version(client, name, alias)
