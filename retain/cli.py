@@ -24,6 +24,7 @@ from retain.ingest import DataSet, Problem, ValidationFailed, load
 from retain.sample import read_truth, write_sample
 from retain.settings import Settings
 from retain.simulate import generate as simulate
+from retain.span import check_as_of
 from retain.storage import write_table
 from retain.summary import summarize
 
@@ -129,11 +130,14 @@ def contract() -> None:
 
 
 def _inputs(data: Path | None, as_of: str, quarantine: Path | None) -> tuple[Settings, Path, dt.date, DataSet]:
-    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables."""
+    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables,
+    the cutoff inside the days the tables cover (`retain.span`)."""
     settings = Settings()
     data_dir = data or settings.data_dir
     cutoff = _parse_day(as_of, "--as-of")
-    return settings, data_dir, cutoff, load_checked(data_dir, quarantine)
+    dataset = load_checked(data_dir, quarantine)
+    check_as_of(dataset, cutoff)
+    return settings, data_dir, cutoff, dataset
 
 
 def _parse_day(value: str, option: str) -> dt.date:

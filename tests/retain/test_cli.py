@@ -213,3 +213,23 @@ def test_contract_command_prints_the_readme_tables(run_main) -> None:
     assert code == 0
     assert out == " ".join(contract_markdown().split())
     assert contract_markdown() in README.read_text(), "README.md's contract is stale: paste `retain contract`"
+
+
+GENERATED_FIRST, GENERATED_LAST = "2024-01-01", "2025-12-30"  # first and last event of `generated`
+
+
+@pytest.mark.parametrize("command", ["features", "score", "train"])
+@pytest.mark.parametrize(("as_of", "where"), [("2023-12-31", "before the first event"),
+                                              ("2026-01-01", "after the last event")])
+def test_an_as_of_outside_the_data_is_refused_with_its_dates(run_main, generated: Path, tmp_path: Path,
+                                                             command: str, as_of: str, where: str) -> None:
+    out_file = tmp_path / "features.parquet"
+    extra = ["--out", out_file] if command == "features" else []
+
+    code, out, err = run_main(command, "--data", generated, "--as-of", as_of, *extra)
+
+    assert code == 2, out + err
+    assert f"error: --as-of {as_of} is {where} in the data" in err
+    assert f"the data runs from {GENERATED_FIRST} to {GENERATED_LAST}" in err
+    assert "Traceback" not in out + err
+    assert not out_file.exists() and not (tmp_path / "mlruns").exists()  # refused before any work
