@@ -40,6 +40,9 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
     config = FeatureConfig.from_settings(settings)
     sources = prepare_sources(feature_io.connect(), data, data_dir)
     features = sources.features_at(as_of, config).to_pandas()
+    if features.empty:  # events may come before any signup; the models cannot score zero rows
+        raise RetainError(f"no customer had signed up by {as_of} (the first signup is on "
+                          f"{data.customers['signup_date'].min():%Y-%m-%d}): nothing to score")
     say(f"scoring {len(features):,} customers")
     scores = score_frame(features, churn, clv, settings.clv_horizon_months,  # type: ignore[arg-type]
                          settings.monthly_discount_rate, settings.medium_risk_threshold,
