@@ -33,19 +33,19 @@ class DataSpan:
         return f"the data runs from {self.first} to {self.last}"
 
 
-def data_span(data: DataSet) -> DataSpan:
-    """The days of the earliest and the latest purchase, contact opened or case closed."""
+def data_span(data: DataSet) -> DataSpan | None:
+    """The days of the earliest and the latest purchase, contact opened or case closed (None without any)."""
     stamps = pd.concat([data.transactions["timestamp"], data.interactions["opened_at"],
                         data.interactions["closed_at"]], ignore_index=True).dropna()
-    if stamps.empty:
-        raise RetainError("the data has no events (no transactions, no interactions): there is no day to "
-                          "compute anything as of")
-    return DataSpan(stamps.min().date(), stamps.max().date())
+    return DataSpan(stamps.min().date(), stamps.max().date()) if len(stamps) else None
 
 
 def check_as_of(data: DataSet, as_of: dt.date) -> DataSpan:
     """The data's span if `as_of` falls inside it; else a RetainError naming the first and last event's days."""
     span = data_span(data)
+    if span is None:
+        raise RetainError("the data has no events (no transactions, no interactions): there is no day to "
+                          "compute anything as of")
     if as_of < span.first:
         raise RetainError(f"--as-of {as_of} is before the first event in the data ({span.first}): nothing had "
                           f"happened yet; {span}")

@@ -46,5 +46,8 @@ def test_data_without_events_is_refused(write_data: WriteTables, frames: dict[st
     empty = {**frames, "transactions": frames["transactions"].iloc[:0],
              "interactions": frames["interactions"].iloc[:0]}
 
+    data = load(write_data(empty))
+
+    assert data_span(data) is None
     with pytest.raises(RetainError, match="no events"):
-        check_as_of(load(write_data(empty)), FIRST)
+        check_as_of(data, FIRST)
