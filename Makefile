@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= data/demo
 DEMO_CUSTOMERS ?= 20000
-DEMO_AS_OF ?= 2025-12-31
+# the simulated log's last day (2024-01-01 + 730 days, 2024 a leap year): `--as-of` must not be after it
+DEMO_AS_OF ?= 2025-12-30
 DEMO_PORT ?= 8000
 MLFLOW_PORT ?= 5000
 

@@ -14,6 +14,7 @@ from features.build import FeatureConfig, catalogue
 from features.snapshot import prepare_sources
 from models.registry import champion_scorer
 from models.scoring import FeatureBlock, score
+from retain.errors import RetainError
 from retain.ingest import DataSet
 from retain.settings import Settings
 
@@ -22,12 +23,15 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
               progress: Callable[[str], None] | None = None) -> tuple[Path, BatchInfo]:
     """Score every customer known at `as_of` and swap the new batch in."""
     say = progress or (lambda message: None)
-    say("loading the champion models")
-    config = FeatureConfig.from_settings(settings)
-    scorer = champion_scorer(settings, {f.name: f for f in catalogue(config)})
     say("computing features")
+    config = FeatureConfig.from_settings(settings)
     sources = prepare_sources(feature_io.connect(), data, data_dir)
     features = sources.features_at(as_of, config).to_pandas()
+    if features.empty:  # events may come before any signup; the models cannot score zero rows
+        raise RetainError(f"no customer had signed up by {as_of} (the first signup is on "
+                          f"{data.customers['signup_date'].min():%Y-%m-%d}): nothing to score")
+    say("loading the champion models")
+    scorer = champion_scorer(settings, {f.name: f for f in catalogue(config)})
     say(f"scoring {len(features):,} customers")
     scores = score(scorer, FeatureBlock.from_frame(features, scorer)).frame()
     scores.insert(1, "segment", features["segment"].to_numpy())

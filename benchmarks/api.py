@@ -173,13 +173,13 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Sample data, champions trained on a subset, the whole base scored, the features Parquet written."""
     import pandas as pd
 
+    from batch.job import score_all
     from features.build import FeatureConfig, catalogue
     from features.snapshot import write_snapshot
     from retain.ingest import load
     from retain.sample import write_sample
     from retain.settings import Settings
     from retain.simulate import generate
-    from batch.job import score_all
     from training.pipeline import train
 
     started = time.perf_counter()

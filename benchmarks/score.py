@@ -24,12 +24,12 @@ import numpy as np
 # Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from batch.job import score_all  # noqa: E402
+from models.registry import load_champions  # noqa: E402
 from retain.ingest import load  # noqa: E402
 from retain.sample import write_sample  # noqa: E402
 from retain.settings import Settings  # noqa: E402
 from retain.simulate import generate  # noqa: E402
-from batch.job import score_all  # noqa: E402
-from models.registry import load_champions  # noqa: E402
 from training.pipeline import train  # noqa: E402
 
 AS_OF = dt.date(2025, 12, 31)

@@ -8,9 +8,11 @@ if a promotion happens in between.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,17 +34,49 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on `<database>.lock` beside a local SQLite store (no-op for any other store).
+
+    A lock file of its own, not the database: SQLite's locks cover one statement or transaction, while MLflow
+    creates a new store's tables over many, and a registration is several independent calls. An existing store
+    in a folder this process may not write to (served from a read-only mount) is used without the lock: such a
+    process can neither create the store nor register into it.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = open(database.with_name(database.name + ".lock"), "a")  # noqa: SIM115 - the `with` below closes it
+    except OSError:
+        if not database.is_file():
+            raise
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also if the process dies
+        yield
+
+
 def configure(settings: Settings) -> MlflowClient:
-    """Point MLflow at the settings' store; a local SQLite store gets its folder created first."""
+    """Point MLflow at the settings' store; a new local SQLite store is created here, by one process at a time.
+
+    MLflow creates a store's tables on first use; opening both stores (tracking and registry) under the lock
+    lets the first process create them and the others find them. MLflow caches the opened stores per process.
+    """
     import mlflow
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     uri = settings.mlflow_tracking_uri
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with store_lock(uri):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opens the tracking store
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+    return client
 
 
 def alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:

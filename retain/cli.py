@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,16 +23,18 @@ from retain.ingest import DataSet, Problem, ValidationFailed, load
 from retain.sample import read_truth, write_sample
 from retain.settings import Settings
 from retain.simulate import generate as simulate
+from retain.span import check_as_of
 from retain.storage import write_table
 from retain.summary import summarize
+from retain.terminal import Output
 
 app = typer.Typer(
     help="retain: customer lifetime value and churn prediction from transactions and service interactions.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Output()
+errors = Output(stderr=True)
 MAX_PROBLEMS_SHOWN = 50
 
 DataDir = Annotated[Path | None, typer.Argument(help="Folder with customers/transactions/interactions files.")]
@@ -45,12 +46,20 @@ Quarantine = Annotated[
 
 
 def _print_problems(problems: list[Problem]) -> None:
-    table = Table(title=f"{len(problems)} problem(s) in the input data", show_lines=False)
-    for column in ("file", "row", "column", "value", "rule"):
-        table.add_column(column, overflow="fold")
-    for problem in problems[:MAX_PROBLEMS_SHOWN]:
-        table.add_row(problem.file, str(problem.row or ""), problem.column or "", problem.value or "", problem.rule)
-    errors.print(table)
+    """A table on a terminal; elsewhere (a CI log, `| tee`) one problem a line, whole, for grep."""
+    title = f"{len(problems)} problem(s) in the input data"
+    if not errors.is_terminal:
+        errors.print(f"{title}:", markup=False, highlight=False)
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            errors.print(str(problem), markup=False, highlight=False)
+    else:
+        table = Table(title=title, show_lines=False)
+        for column in ("file", "row", "column", "value", "rule"):
+            table.add_column(column, overflow="fold")
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            table.add_row(*map(escape, (problem.file, str(problem.row or ""), problem.column or "",
+                                        problem.value or "", problem.rule)))
+        errors.print(table)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         errors.print(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more: use --report FILE for the full list.")
 
@@ -113,12 +122,13 @@ def validate(
     data_dir = data_dir or Settings().data_dir
     data = load_checked(data_dir, quarantine, report)
     summary = summarize(data, read_truth(data_dir))
-    title = f"{data_dir}: valid" + (f" after setting aside {data.set_aside} row(s)" if data.set_aside else "")
+    title = f"{escape(str(data_dir))}: valid" + (
+        f" after setting aside {data.set_aside} row(s)" if data.set_aside else "")
     table = Table(title=title, show_header=False)
     for key, value in summary.model_dump().items():
         if value is not None:
             shown = f"{value:.1%}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
-            table.add_row(key.replace("_", " "), str(shown))
+            table.add_row(key.replace("_", " "), escape(str(shown)))
     console.print(table)
 
 
@@ -129,11 +139,14 @@ def contract() -> None:
 
 
 def _inputs(data: Path | None, as_of: str, quarantine: Path | None) -> tuple[Settings, Path, dt.date, DataSet]:
-    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables."""
+    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables,
+    the cutoff inside the days the tables cover (`retain.span`)."""
     settings = Settings()
     data_dir = data or settings.data_dir
     cutoff = _parse_day(as_of, "--as-of")
-    return settings, data_dir, cutoff, load_checked(data_dir, quarantine)
+    dataset = load_checked(data_dir, quarantine)
+    check_as_of(dataset, cutoff)
+    return settings, data_dir, cutoff, dataset
 
 
 def _parse_day(value: str, option: str) -> dt.date:
@@ -188,7 +201,7 @@ def _print_feature_preview(path: Path, config: FeatureConfig, with_sentiment: bo
     for column in columns:
         table.add_column(PREVIEW_COLUMNS[column], justify="right", no_wrap=True)
     for _, row in sample[columns].iterrows():
-        table.add_row(*["-" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*["-" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else escape(str(v)) for v in row])
     console.print(table)
     features_list = feature_catalogue(config, with_sentiment)
     families = sorted({f.family for f in features_list})
@@ -237,7 +250,7 @@ def train(
     started = time.perf_counter()
 
     def stage(message: str) -> None:
-        console.log(f"[{time.perf_counter() - started:6.1f} s] {message}")
+        console.print(f"[{time.perf_counter() - started:6.1f} s] {message}")  # not .log: pads to the width
         status.update(f"training: {message}")
 
     with console.status("training...") as status:
@@ -355,8 +368,8 @@ def _print_at_risk(path: Path, top: int) -> None:
         table.add_column(column, justify="left" if column in ("customer", "reasons") else "right")
     for row in frame.head(top).itertuples(index=False):
         reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if isinstance(r, str))
-        table.add_row(row.customer_id, f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
-                      f"{row.value_at_risk:,.2f}", reasons)
+        table.add_row(escape(row.customer_id), f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
+                      f"{row.value_at_risk:,.2f}", escape(reasons))
     console.print(table)
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from retain.ingest import DataSet
+from retain.span import data_span
 
 
 class DataSummary(BaseModel):
@@ -19,14 +20,15 @@ class DataSummary(BaseModel):
 
 
 def summarize(data: DataSet, truth: pd.DataFrame | None) -> DataSummary:
-    """Counts, the span of events and, where a truth file exists, the share of customers that dropped out."""
-    stamps = pd.concat([data.transactions["timestamp"], data.interactions["opened_at"]]).dropna()
+    """Counts, the span of events (the days `--as-of` must fall in) and, where a truth file exists, the share
+    of customers that dropped out."""
+    span = data_span(data)
     return DataSummary(
         customers=len(data.customers),
         transactions=len(data.transactions),
         interactions=len(data.interactions),
-        first_event=str(stamps.min().date()) if len(stamps) else None,
-        last_event=str(stamps.max().date()) if len(stamps) else None,
+        first_event=str(span.first) if span else None,
+        last_event=str(span.last) if span else None,
         known_cancellations=int(data.customers["churned_at"].notna().sum()),
         churned_share_truth=float(truth["dropout_at"].notna().mean()) if truth is not None else None,
     )

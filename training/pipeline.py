@@ -90,6 +90,21 @@ def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataF
             "reference_clairvoyant_roc_auc": roc_auc(labels, clairvoyant.reindex(ids).to_numpy())}
 
 
+def _too_little_history(data: DataSet, plan: CutoffPlan, as_of: dt.date) -> str:
+    """Why a cutoff had no customers, with the dates: usually the earliest one lies before the first purchase."""
+    message = f"no customers with purchases at some training cutoff ({plan.train[0]} .. {plan.test})"
+    if data.transactions.empty:
+        return f"{message}: the data has no purchases"
+    first = data.transactions["timestamp"].min().date()
+    if plan.train[0] >= first:  # not a matter of history: nobody both signed up and bought by some cutoff
+        return (f"{message}, although the data's first purchase is on {first}: a customer counts at a cutoff "
+                "once signed up and bought by then")
+    history = as_of - plan.train[0]
+    return (f"{message}; --as-of needs {history.days} days of history before it (the earliest training cutoff "
+            f"is {plan.train[0]}) and the data's first purchase is on {first}: --as-of {first + history} or "
+            "later, or fewer or closer training cutoffs (RETAIN_TRAINING_CUTOFFS, RETAIN_CUTOFF_STEP_DAYS)")
+
+
 def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, truth: pd.DataFrame | None,
           force: bool = False, progress: Progress | None = None,
           churn_params: ChurnParams | None = None) -> TrainReport:
@@ -104,8 +119,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     frames = training_frames(sources, data.customers, data.transactions, plan, config,
                              settings.churn_horizon_days, say)
     if any(frame.empty for frame in frames.values()):
-        raise RetainError(f"no customers with purchases at some training cutoff ({plan.train[0]} .. {plan.test});"
-                          " --as-of needs about a year of history before it")
+        raise RetainError(_too_little_history(data, plan, as_of))
     train_rows, validation, test = frames["train"], frames["validation"], frames["test"]
     features = catalogue(config)
     say("fitting the churn model")

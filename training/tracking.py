@@ -5,6 +5,12 @@ serving shares).
 The default store is SQLite under `$RETAIN_HOME/mlruns/` with artifacts beside it; a team points
 `MLFLOW_TRACKING_URI` (or `RETAIN_MLFLOW_TRACKING_URI`) at a shared server instead. Registry stages are
 deprecated: versions get aliases, `challenger` for the newest and `champion` for the one served.
+
+Two processes may use one local store at once (two `retain train` started together, a `retain score` during a
+training): MLflow creates a new SQLite store's tables without any lock, so two first uses break each other,
+and a registration moves two aliases one at a time, so two at once can leave the champions from different
+runs. Both steps therefore hold an exclusive lock on a file next to the database (`store_lock`). A tracking
+server serialises nothing of this kind for us; the lock only covers local SQLite stores.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
-from models.registry import CHALLENGER, CHAMPION, CHURN_MODEL, CLV_MODEL, alias_version, configure
+from models.registry import CHALLENGER, CHAMPION, CHURN_MODEL, CLV_MODEL, alias_version, configure, store_lock
 from retain.errors import RetainError
 from retain.settings import Settings
 
@@ -37,11 +43,13 @@ PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "lifetimes==0.11.3", "pandas", "numpy"
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
-    """The experiment's id, creating it with artifacts under `artifact_root` when new."""
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    return str(client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri()))
+    """The experiment's id, creating it with artifacts under `artifact_root` when new (under the store's lock,
+    so two first runs do not both try to create it)."""
+    with store_lock(client.tracking_uri):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        return str(client.create_experiment(name, artifact_location=Path(artifact_root).resolve().as_uri()))
 
 
 @contextmanager
@@ -122,8 +130,15 @@ def register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mappi
     """Register each model as a new version tagged `challenger`, and move `champion` where promoted.
 
     All or nothing: if any step fails, versions and registered models created here are deleted and aliases
-    restored.
+    restored. One registration at a time on a local store (`store_lock`), so concurrent trainings that both
+    promote leave every champion with the same run, the last one registered.
     """
+    with store_lock(client.tracking_uri):
+        return _register(client, model_uris, promote, run_id)
+
+
+def _register(client: MlflowClient, model_uris: Mapping[str, str], promote: Mapping[str, bool],
+              run_id: str) -> dict[str, str]:
     created: dict[str, str] = {}
     new_models: list[str] = []
     previous = {(name, alias): alias_version(client, name, alias)

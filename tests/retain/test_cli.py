@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from retain.contract import contract_markdown
+from tests.retain.helpers import problems_of
 
 SCRIPT = Path(sys.executable).parent / "retain"
 MAIN = "from retain.cli import main; main()"  # the same as the script, if it is not installed
@@ -87,8 +88,7 @@ def test_validate_bad_csv_fails_and_names_the_cell(bad_csv_dir: Path, tmp_path: 
 
     assert_clean_failure(result, 1)
     line = next(line for line in result.stderr.splitlines() if "transactions.csv" in line)
-    assert "│ 3 " in line.replace("┃", "│")  # row 3
-    assert "amount" in line and "-7.5" in line and "must be >= 0" in line
+    assert line == f"{bad_csv_dir / 'transactions.csv'}, row 3, column 'amount', value '-7.5': must be >= 0"
     report = pd.read_csv(tmp_path / "report.csv")
     assert report[["row", "column", "rule"]].values.tolist() == [[3, "amount", "must be >= 0"]]
 
@@ -120,16 +120,14 @@ def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     """`run_main(*args, **env)` calls retain.cli.main in this process: (exit code, stdout, stderr).
 
     Runs in tmp_path (so no stray .env is read) with RETAIN_* variables cleared; whitespace in the output
-    is collapsed, as rich wraps long lines at the terminal width.
+    is collapsed, so assertions need not follow rich's table layout.
     """
     from retain import cli
 
     for key in list(os.environ):
         if key.startswith("RETAIN_") or key == "MLFLOW_TRACKING_URI":
             monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    for console in (cli.console, cli.errors):  # a wide terminal, so that rich does not fold table cells
-        monkeypatch.setattr(console, "_width", 250)
+    monkeypatch.chdir(tmp_path)  # captured output is not a terminal: rich folds nothing (retain.terminal)
 
     def run(*args: str | Path, **env: str) -> tuple[int, str, str]:
         for key, value in env.items():
@@ -213,3 +211,61 @@ def test_contract_command_prints_the_readme_tables(run_main) -> None:
     assert code == 0
     assert out == " ".join(contract_markdown().split())
     assert contract_markdown() in README.read_text(), "README.md's contract is stale: paste `retain contract`"
+
+
+GENERATED_FIRST, GENERATED_LAST = "2024-01-01", "2025-12-30"  # first and last event of `generated`
+
+
+@pytest.mark.parametrize("command", ["features", "score", "train"])
+@pytest.mark.parametrize(("as_of", "where"), [("2023-12-31", "before the first event"),
+                                              ("2026-01-01", "after the last event")])
+def test_an_as_of_outside_the_data_is_refused_with_its_dates(run_main, generated: Path, tmp_path: Path,
+                                                             command: str, as_of: str, where: str) -> None:
+    out_file = tmp_path / "features.parquet"
+    extra = ["--out", out_file] if command == "features" else []
+
+    code, out, err = run_main(command, "--data", generated, "--as-of", as_of, *extra)
+
+    assert code == 2, out + err
+    assert f"error: --as-of {as_of} is {where} in the data" in err
+    assert f"the data runs from {GENERATED_FIRST} to {GENERATED_LAST}" in err
+    assert "Traceback" not in out + err
+    assert not out_file.exists() and not (tmp_path / "mlruns").exists()  # refused before any work
+
+
+# ------------------------------------------------------ not on a terminal (a CI log, `| tee`): every value whole
+
+
+def test_validate_in_a_pipe_prints_each_problem_whole_on_one_line(write_data, frames) -> None:
+    from typer.testing import CliRunner
+
+    from retain import cli
+
+    frames["transactions"].loc[1, "customer_id"] = "NO-SUCH-CUSTOMER-XYZ-0123456789-LONG"
+    frames["transactions"].loc[3, "amount"] = "-123456789.123456789"
+    data_dir = write_data(frames)
+    expected = [str(problem) for problem in problems_of(data_dir)]
+
+    result = CliRunner().invoke(cli.app, ["validate", str(data_dir)])  # its streams are not terminals
+
+    assert result.exit_code == 1, result.output
+    assert len(expected) == 2 and len(expected[0]) > 80
+    assert result.stderr.splitlines()[:3] == ["2 problem(s) in the input data:", *expected]
+
+
+def test_at_risk_list_in_a_pipe_keeps_every_row_on_one_line(tmp_path: Path, capsys) -> None:
+    from retain import cli
+
+    reasons = ["7 contacts in the last 90 days, 3 of them transferred", "last case still open after 41 days",
+               "no purchase for 212 days (usually every 30)"]
+    pd.DataFrame({"customer_id": ["C-[vip]-0000001-WITH-A-RATHER-LONG-IDENTIFIER", "C2"],
+                  "churn_probability": [0.91, 0.2], "clv": [1234.5, 10.0], "value_at_risk": [1123.4, 2.0],
+                  "reason_1": [reasons[0], None], "reason_2": [reasons[1], None],
+                  "reason_3": [reasons[2], None]}).to_parquet(tmp_path / "batch.parquet")
+
+    cli._print_at_risk(tmp_path / "batch.parquet", 10)
+
+    lines = capsys.readouterr().out.splitlines()
+    first = next(line for line in lines if "C-[vip]-0000001-WITH-A-RATHER-LONG-IDENTIFIER" in line)
+    assert "; ".join(reasons) in first and "91%" in first and "1,123.40" in first
+    assert len([line for line in lines if "C2" in line]) == 1

@@ -55,10 +55,10 @@ class Store:
 
 
 def _build(base: Path) -> dict[str, str]:
+    from batch.job import score_all
     from retain.ingest import load
     from retain.sample import write_sample
     from retain.simulate import generate
-    from batch.job import score_all
     from training.pipeline import train
 
     store = Store(base, base / "data", f"sqlite:///{base}/mlflow.db", "")

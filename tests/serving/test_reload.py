@@ -15,8 +15,8 @@ from tests.serving.conftest import AS_OF, Keys, Store, running_server
 
 
 def _new_batch(store: Store, data_dir: Path) -> str:
-    from retain.ingest import load
     from batch.job import score_all
+    from retain.ingest import load
 
     _, info = score_all(store.settings(data_dir=data_dir), load(data_dir), data_dir, AS_OF, dt.datetime.now(dt.UTC))
     return info.batch_id

@@ -15,12 +15,12 @@ from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.catalogue import Feature
 from features.snapshot import prepare_sources
+from models.churn import ChurnModel
+from models.space import FeatureSpace
 from retain.errors import RetainError
 from retain.ingest import DataSet, load
 from retain.sample import write_sample
 from retain.simulate import generate
-from models.churn import ChurnModel
-from models.space import FeatureSpace
 from training.churn import ChurnParams, fit_churn, without_service
 from training.dataset import LABEL, training_frames
 from training.evaluation import roc_auc

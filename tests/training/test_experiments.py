@@ -177,6 +177,22 @@ def test_a_narrow_terminal_gets_the_runs_as_columns(monkeypatch: pytest.MonkeyPa
         "0.7400", "0.7300", "0.7200", "0.7100", "0.7000"]
 
 
+def test_in_a_pipe_the_runs_are_rows_however_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retain import cli
+    from retain.terminal import Output
+
+    table = experiments.comparison_table(pd.DataFrame({
+        "run_id": [f"{i}" * 32 for i in range(5)], "run_name": [f"train@2025-0{i + 1}-28" for i in range(5)],
+        "start_time": pd.to_datetime(["2025-06-01"] * 5, utc=True),
+        "metrics.churn_test_roc_auc": [0.70, 0.74, 0.72, 0.71, 0.73]}))
+    out = io.StringIO()  # not a terminal
+    monkeypatch.setattr(cli, "console", Output(file=out))
+    cli._print_runs("runs", *experiments.as_text(table), experiments.NUMERIC)
+    rows = [line for line in out.getvalue().splitlines() if "train@2025-0" in line]
+    assert len(rows) == 5 and "#1" not in out.getvalue()
+    assert "0.7400" in rows[0] and "train@2025-02-28" in rows[0]  # best first, every value on its run's line
+
+
 def test_retain_compare_of_an_unknown_experiment_is_a_clean_error(store: tuple[Path, dict[str, str]]) -> None:
     root, _ = store
     result = retain("compare", "--experiment", "no-such-experiment", root=root)

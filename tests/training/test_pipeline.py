@@ -24,7 +24,7 @@ from retain.errors import RetainError
 from retain.ingest import load
 from retain.sample import read_truth, write_sample
 from retain.simulate import generate
-from tests.training.conftest import NEWCOMER, TRAIN_AS_OF, TrainingScenario, isolated_settings
+from tests.training.conftest import NEWCOMER, TrainingScenario, isolated_settings
 from training import pipeline, tracking
 from training.dataset import LABEL
 from training.evaluation import roc_auc
@@ -177,6 +177,9 @@ def cli_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+CLI_AS_OF = "2025-12-30"  # the last day of the simulated log: the command line refuses a later --as-of
+
+
 def _cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETAIN_", "MLFLOW_"))}
     env.update({"RETAIN_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db",
@@ -194,10 +197,10 @@ def _retain(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_train(tmp_path: Path, cli_data: Path) -> None:
-    done = _retain(tmp_path, "train", "--data", str(cli_data), "--as-of", TRAIN_AS_OF.isoformat())
+    done = _retain(tmp_path, "train", "--data", str(cli_data), "--as-of", CLI_AS_OF)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "Churn model on the test cutoff 2025-10-02" in out
+    assert "Churn model on the test cutoff 2025-10-01" in out
     for row in ("churn model (XGBoost, calibrated)", "without service features (ablation)",
                 "logistic regression on RFM", "1 - P(alive) from BG/NBD",
                 "best achievable (true parameters)"):
@@ -232,7 +235,8 @@ def test_an_as_of_without_enough_history_is_refused_before_mlflow_is_touched(tmp
     settings = isolated_settings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/store/mlflow.db",
                                  mlflow_artifact_root=tmp_path / "store" / "artifacts", training_cutoffs=2)
     refused = (r"no customers with purchases at some training cutoff \(2023-04-07 .. 2023-11-03\);"
-               r" --as-of needs")
+               r" --as-of needs 300 days of history before it \(the earliest training cutoff is 2023-04-07\)"
+               r" and the data's first purchase is on 2024-01-01: --as-of 2024-10-27 or later")
     with pytest.raises(RetainError, match=refused):
         pipeline.train(settings, load(cli_data), cli_data, dt.date(2024, 2, 1), read_truth(cli_data))
     assert not (tmp_path / "store").exists()

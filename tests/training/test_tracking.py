@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 
 from retain.ingest import load
 from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario, registry_state
+from tests.training.store_race import race
 from training import tracking
 
 PLOTS = {"churn_roc", "churn_reliability", "churn_gains", "churn_shap_summary", "clv_calibration_holdout",
@@ -214,3 +215,40 @@ def test_register_restores_aliases_moved_before_the_failure(training_scenario: T
         assert [v[0] for v in state[name]["versions"]] == ["1", created[name]]
     assert state["rollback-c"]["aliases"] == {"champion": "1", "challenger": created["rollback-c"]}
     assert state["rollback-d"]["aliases"] == dict.fromkeys(("champion", "challenger"), created["rollback-d"])
+
+
+# --- two processes at once on one local store (see tests/training/store_race.py) ---------------------------
+
+NEW_STORE_ROUNDS = 3
+EXISTING_STORE_ROUNDS = 4
+
+
+@pytest.fixture(scope="module")
+def raced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[int, dict[Any, Any]], int]:
+    """Two processes in step: first on new stores (creating each at once), then on those existing stores."""
+    base = tmp_path_factory.mktemp("race")
+    new = [base / f"store{index}" for index in range(NEW_STORE_ROUNDS)]
+    existing = [new[index % NEW_STORE_ROUNDS] for index in range(EXISTING_STORE_ROUNDS)]
+    return race([*new, *existing]), NEW_STORE_ROUNDS
+
+
+def _assert_both_finished_with_one_champion_run(outcomes: dict[Any, Any]) -> None:
+    for worker in (0, 1):
+        status, detail = outcomes[worker]
+        assert status == "ok", f"process {worker} failed:\n{detail}"
+    champions = outcomes["champions"]
+    assert set(champions.values()) <= {outcomes[0][1], outcomes[1][1]}
+    assert len(set(champions.values())) == 1, f"champions from different runs: {champions}"
+
+
+def test_two_processes_creating_a_new_store_both_finish(raced: tuple[dict[int, dict[Any, Any]], int]) -> None:
+    outcomes, new_rounds = raced
+    for index in range(new_rounds):
+        _assert_both_finished_with_one_champion_run(outcomes[index])
+
+
+def test_concurrent_registrations_on_an_existing_store_promote_one_run(
+        raced: tuple[dict[int, dict[Any, Any]], int]) -> None:
+    outcomes, new_rounds = raced
+    for index in range(new_rounds, len(outcomes)):
+        _assert_both_finished_with_one_champion_run(outcomes[index])
