@@ -107,8 +107,9 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _route(scope: Scope) -> str:
+    """The matched route's template as OpenAPI shows it (`/v1/customers/{customer_id}`, without `:path`)."""
     route = scope.get("route")
-    return getattr(route, "path", None) or "<unmatched>"
+    return getattr(route, "path_format", None) or "<unmatched>"
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

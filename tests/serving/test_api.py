@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import AS_OF, Keys, Store
+from retain.contract import CUSTOMER_ID_MAX_LENGTH
+from tests.serving.conftest import AS_OF, AWKWARD_IDS, Keys, Store
 
 SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
 
@@ -54,6 +55,9 @@ def test_docs_and_openapi_are_served(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/health", "/ready", "/metrics", "/v1/customers/{customer_id}", "/v1/customers/lookup",
             "/v1/at-risk", "/v1/score", "/v1/admin/reload"} <= set(spec["paths"])
+    parameter = spec["paths"]["/v1/customers/{customer_id}"]["get"]["parameters"][0]
+    assert parameter["name"] == "customer_id" and "URL-encode it" in parameter["description"]
+    assert parameter["schema"]["maxLength"] == CUSTOMER_ID_MAX_LENGTH
     assert spec["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": spec["components"]["securitySchemes"]["ApiKey"]["description"]}
@@ -74,6 +78,34 @@ def test_unknown_customer_is_404_naming_it(client: httpx.Client, keys: Keys) -> 
     response = client.get("/v1/customers/no-such-customer", headers=reader(keys))
     assert response.status_code == 404
     assert "customer_id 'no-such-customer'" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/customers/ACME%2F42", "/v1/customers/ACME/42"], ids=["encoded", "raw"])
+def test_an_id_with_a_slash_is_found(client: httpx.Client, store: Store, keys: Keys, path: str) -> None:
+    assert client.build_request("GET", path).url.raw_path == path.encode(), "sent as written"
+    response = client.get(path, headers=reader(keys))
+    assert response.status_code == 200, response.text
+    assert_matches_batch(response.json(), store.scores().set_index("customer_id", drop=False).loc["ACME/42"])
+
+
+def test_a_300_character_id_works_on_get_and_lookup(client: httpx.Client, keys: Keys) -> None:
+    long_id = AWKWARD_IDS["C0000003"]
+    assert len(long_id) == 300
+    assert client.get(f"/v1/customers/{long_id}", headers=reader(keys)).json()["customer_id"] == long_id
+    body = client.post("/v1/customers/lookup", json={"customer_ids": [long_id]}, headers=reader(keys)).json()
+    assert [item["customer_id"] for item in body["found"]] == [long_id]
+
+
+def test_the_longest_id_the_contract_allows_is_asked_for_not_refused(client: httpx.Client, keys: Keys) -> None:
+    longest = "x" * CUSTOMER_ID_MAX_LENGTH
+    assert client.get(f"/v1/customers/{longest}", headers=reader(keys)).status_code == 404
+    body = client.post("/v1/customers/lookup", json={"customer_ids": [longest]}, headers=reader(keys)).json()
+    assert body["unknown_ids"] == [longest]
+
+
+def test_get_of_lookup_asks_for_the_customer_named_lookup(client: httpx.Client, keys: Keys) -> None:
+    response = client.get("/v1/customers/lookup", headers=reader(keys))
+    assert response.status_code == 404 and "customer_id 'lookup'" in response.json()["detail"]
 
 
 def test_lookup_lists_found_and_unknown(client: httpx.Client, store: Store, keys: Keys) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from retain.contract import CUSTOMER_ID_MAX_LENGTH
 from serving.routes.at_risk import encode_cursor
 from tests.serving.conftest import Keys, Store, running_server
 
@@ -44,6 +45,8 @@ def _row(**values: object) -> dict:
     return {"customer_id": "c1", **values}
 
 
+MAX_ID = CUSTOMER_ID_MAX_LENGTH
+TOO_LONG = "x" * (MAX_ID + 1)
 BAD = [
     ("POST", "/v1/customers/lookup", {"customer_ids": ["a"] * 1001}, "customer_ids: List should have at most 1000"),
     ("POST", "/v1/customers/lookup", {"customer_ids": []}, "customer_ids:"),
@@ -70,7 +73,12 @@ BAD = [
     ("GET", "/v1/at-risk?format=xml", None, "format:"),
     ("GET", "/v1/at-risk?cursor=abc", None, "cursor: not a cursor this API issued"),
     ("GET", "/v1/at-risk?cursor=not%20base64!", None, "cursor:"),
-    ("GET", f"/v1/customers/{'x' * 201}", None, "customer_id:"),
+    ("GET", f"/v1/customers/{TOO_LONG}", None, f"customer_id: String should have at most {MAX_ID} characters"),
+    ("GET", "/v1/customers/", None, "customer_id: String should have at least 1 character"),
+    ("POST", "/v1/customers/lookup", {"customer_ids": ["a", TOO_LONG]}, "customer_ids.1: String should have at most"),
+    ("POST", "/v1/score", {"rows": [_row(customer_id=TOO_LONG)]}, "rows.0.customer_id: String should have at most"),
+    ("POST", "/v1/score", {"columns": ["customer_id"], "data": [[TOO_LONG]]},
+     "data.0.customer_id: String should have at most"),
 ]
 
 
