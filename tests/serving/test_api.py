@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 
@@ -101,6 +102,16 @@ def test_the_longest_id_the_contract_allows_is_asked_for_not_refused(client: htt
     assert client.get(f"/v1/customers/{longest}", headers=reader(keys)).status_code == 404
     body = client.post("/v1/customers/lookup", json={"customer_ids": [longest]}, headers=reader(keys)).json()
     assert body["unknown_ids"] == [longest]
+
+
+def test_a_thousand_of_the_longest_ids_fit_one_lookup(client: httpx.Client, keys: Keys) -> None:
+    """The contract's bound keeps a full lookup under the body limit even at 4 UTF-8 bytes a character."""
+    ids = [f"{i:04d}" + "\U0001F600" * (CUSTOMER_ID_MAX_LENGTH - 4) for i in range(1000)]
+    content = json.dumps({"customer_ids": ids}, ensure_ascii=False).encode()
+    response = client.post("/v1/customers/lookup", content=content,
+                           headers={**reader(keys), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text[:200]
+    assert response.json()["unknown_ids"] == ids
 
 
 def test_get_of_lookup_asks_for_the_customer_named_lookup(client: httpx.Client, keys: Keys) -> None:
