@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from retain.contract import CUSTOMER_ID_MAX_LENGTH
-from tests.serving.conftest import AS_OF, AWKWARD_IDS, Keys, Store
+from serving.routes.at_risk import encode_cursor
+from tests.serving.conftest import AS_OF, AWKWARD_IDS, FORMULA_SEGMENT, Keys, Store
 
 SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
 
@@ -229,6 +230,24 @@ def test_at_risk_csv_is_the_same_page(client: httpx.Client, keys: Keys, how: str
         for name in SCORE_FIELDS:
             assert same_number(float(row[name]) if row[name] else None, item[name])
         assert [row[f"reason_{i}"] for i in (1, 2, 3) if row[f"reason_{i}"]] == item["reasons"]
+
+
+def test_at_risk_csv_quotes_text_a_spreadsheet_would_run(client: httpx.Client, store: Store, keys: Keys) -> None:
+    """A segment or id that reads as a formula is text in the CSV, the same value in JSON, numbers unchanged."""
+    params = {"segment": FORMULA_SEGMENT, "limit": 10}
+    items = client.get("/v1/at-risk", params=params, headers=reader(keys)).json()["items"]
+    assert len(items) == 2 and {item["segment"] for item in items} == {FORMULA_SEGMENT}
+    response = client.get("/v1/at-risk", params={**params, "format": "csv"}, headers=reader(keys))
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert [row["segment"] for row in rows] == ["'" + FORMULA_SEGMENT] * 2
+    assert [row["customer_id"] for row in rows] == [item["customer_id"] for item in items]
+    for row, item in zip(rows, items, strict=True):
+        for name in SCORE_FIELDS:
+            assert same_number(float(row[name]) if row[name] else None, item[name])
+    at = store.scores()["customer_id"].tolist().index("-42")  # the page of one that starts at customer -42
+    query = {"limit": 1, "format": "csv", **({"cursor": encode_cursor(store.batch_id, at)} if at else {})}
+    page = client.get("/v1/at-risk", params=query, headers=reader(keys)).text
+    assert next(csv.DictReader(io.StringIO(page, newline="")))["customer_id"] == "'-42"
 
 
 def test_metrics(client: httpx.Client, store: Store, keys: Keys) -> None:
