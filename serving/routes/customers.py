@@ -7,17 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 
 from retain.contract import CUSTOMERS
-from serving.deps import KnownQueryOnly, ReaderDep, ViewDep
+from serving.deps import JsonBody, KnownQueryOnly, ReaderDep, ViewDep
+from serving.request_body import openapi_body, openapi_components, parse_body
 from serving.schemas import CustomerDetail, CustomerId, LookupRequest, LookupResponse, error_responses
 
 # /lookup is declared first: it must win over /{customer_id:path} (OPTIONS and 405 answers then name POST); a GET
 # of /v1/customers/lookup asks for the customer whose id is "lookup"
 router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=[KnownQueryOnly])
+BODY_SCHEMAS = openapi_components(LookupRequest)  # the app adds them to the OpenAPI components
 
 
 @router.post("/lookup", response_model=LookupResponse, summary="Scores of up to 1,000 customers",
-             responses=error_responses(401, 403, 413, 503))
-async def lookup(body: LookupRequest, role: ReaderDep, view: ViewDep) -> LookupResponse:
+             responses=error_responses(401, 403, 413, 422, 503), openapi_extra=openapi_body("LookupRequest"))
+async def lookup(role: ReaderDep, view: ViewDep, raw: JsonBody) -> LookupResponse:
+    body = parse_body(LookupRequest, raw)
     wanted = list(dict.fromkeys(body.customer_ids))  # request order, each id once
     positions = [view.position.get(customer_id) for customer_id in wanted]
     return LookupResponse.model_validate({

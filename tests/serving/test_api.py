@@ -57,6 +57,9 @@ def test_docs_and_openapi_are_served(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/health", "/ready", "/metrics", "/v1/customers/{customer_id}", "/v1/customers/lookup",
             "/v1/at-risk", "/v1/score", "/v1/admin/reload"} <= set(spec["paths"])
+    for path, schema in (("/v1/customers/lookup", "LookupRequest"), ("/v1/score", "ScoreBody")):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{schema}"} and schema in spec["components"]["schemas"]
     parameter = spec["paths"]["/v1/customers/{customer_id}"]["get"]["parameters"][0]
     assert parameter["name"] == "customer_id" and "URL-encode it" in parameter["description"]
     assert parameter["schema"]["maxLength"] == CUSTOMER_ID_MAX_LENGTH
