@@ -18,13 +18,14 @@ from features.build import FeatureConfig
 if TYPE_CHECKING:
     from training.pipeline import TrainReport
 from retain.contract import contract_markdown
+from retain.csv_export import csv_text
 from retain.errors import RetainError
 from retain.ingest import DataSet, Problem, ValidationFailed, load
 from retain.sample import read_truth, write_sample
 from retain.settings import Settings
 from retain.simulate import generate as simulate
 from retain.span import check_as_of
-from retain.storage import write_table
+from retain.storage import atomic_write, write_table
 from retain.summary import summarize
 from retain.terminal import Output
 
@@ -71,7 +72,7 @@ def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = 
     except ValidationFailed as failure:
         _print_problems(failure.problems)
         if report is not None:
-            write_table(_problem_frame(failure.problems), report)
+            _write_report(failure.problems, report)
             errors.print(f"Full report written to {report}")
         if quarantine is not None:
             errors.print("A missing column cannot be quarantined row by row: fix the file.")
@@ -82,10 +83,17 @@ def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = 
     return data
 
 
-def _problem_frame(problems: list[Problem]):  # type: ignore[no-untyped-def]
-    import pandas as pd
+def _write_report(problems: list[Problem], path: Path) -> None:
+    """The problem list as CSV for a spreadsheet (cell values echo the input, so through retain.csv_export), or
+    as Parquet by the file's suffix."""
+    fields = list(Problem.model_fields)
+    rows = [[getattr(problem, name) for name in fields] for problem in problems]
+    if path.suffix == ".csv":
+        atomic_write(path, lambda tmp: tmp.write_text(csv_text(fields, rows), encoding="utf-8"))
+    else:
+        import pandas as pd
 
-    return pd.DataFrame([problem.model_dump() for problem in problems])
+        write_table(pd.DataFrame(rows, columns=fields), path)
 
 
 @app.command()

@@ -15,6 +15,15 @@ ColumnKind = Literal["string", "date", "datetime", "float", "int", "bool"]
 
 CHANNELS = ("phone", "email", "chat", "social", "self_service")
 
+# A customer id is any string of 1 to 1,024 characters, matched exactly (no trimming, no case folding: "C1 " and
+# "C1" are two customers, as the source system says). The upper bound protects the API, which takes ids in URLs
+# and in bodies, and is far above the keys CRMs issue (a UUID has 36 characters); 1,000 ids of the longest
+# length still fit one lookup body (`api_max_body_bytes`, tested). Ingest (`ColumnSpec.length`) and every API
+# route that takes an id (`serving.schemas.CustomerId`) enforce this one rule.
+CUSTOMER_ID_MIN_LENGTH = 1
+CUSTOMER_ID_MAX_LENGTH = 1024
+CUSTOMER_ID_LENGTH = (CUSTOMER_ID_MIN_LENGTH, CUSTOMER_ID_MAX_LENGTH)
+
 PANDAS_DTYPES: dict[str, str] = {
     "string": "string", "date": "datetime64[us]", "datetime": "datetime64[us]", "float": "float64",
     "int": "Int64", "bool": "boolean",
@@ -36,6 +45,12 @@ class ColumnSpec(BaseModel):
     le: float | None = None
     allowed: tuple[str, ...] | None = None
     references_customers: bool = False
+    length: tuple[int, int] | None = None  # fewest and most characters of a string column
+
+    @property
+    def length_rule(self) -> str | None:
+        """The length rule in words, as the contract table and ingest's problems state it."""
+        return None if self.length is None else f"{self.length[0]:,} to {self.length[1]:,} characters"
 
 
 class TableSpec(BaseModel):
@@ -59,7 +74,8 @@ CUSTOMERS = TableSpec(
     name="customers",
     description="One row per customer.",
     columns=(
-        ColumnSpec(name="customer_id", kind="string", unique=True, description="Customer key."),
+        ColumnSpec(name="customer_id", kind="string", unique=True, description="Customer key.",
+                   length=CUSTOMER_ID_LENGTH),
         ColumnSpec(name="signup_date", kind="date", description="Day the customer joined."),
         ColumnSpec(name="segment", kind="string", required=False, nullable=True, description="Business segment."),
         ColumnSpec(name="country", kind="string", required=False, nullable=True, description="Country code."),
@@ -78,7 +94,8 @@ TRANSACTIONS = TableSpec(
     description="One row per purchase.",
     columns=(
         ColumnSpec(
-            name="customer_id", kind="string", references_customers=True, description="Who bought (customers key)."
+            name="customer_id", kind="string", references_customers=True, description="Who bought (customers key).",
+            length=CUSTOMER_ID_LENGTH,
         ),
         ColumnSpec(name="timestamp", kind="datetime", description="When the purchase happened."),
         ColumnSpec(name="amount", kind="float", ge=0, description="Spend in currency units, >= 0."),
@@ -94,7 +111,8 @@ INTERACTIONS = TableSpec(
     columns=(
         ColumnSpec(name="interaction_id", kind="string", unique=True, description="Contact key."),
         ColumnSpec(
-            name="customer_id", kind="string", references_customers=True, description="Who got in touch."
+            name="customer_id", kind="string", references_customers=True, description="Who got in touch.",
+            length=CUSTOMER_ID_LENGTH,
         ),
         ColumnSpec(name="case_id", kind="string", description="Contacts about the same problem share it."),
         ColumnSpec(name="opened_at", kind="datetime", description="When the contact started."),
@@ -143,6 +161,8 @@ def contract_markdown() -> str:
                 rules.append(f">= {column.ge:g}")
             if column.le is not None:
                 rules.append(f"<= {column.le:g}")
+            if column.length_rule:
+                rules.append(column.length_rule)
             if column.allowed:
                 rules.append("one of " + "/".join(column.allowed))
             if column.references_customers:

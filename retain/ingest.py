@@ -126,6 +126,8 @@ def _schema(spec: TableSpec, present: set[str], known_customers: pd.Series | Non
             checks.append(pa.Check.ge(column.ge, error=f"must be >= {column.ge:g}"))
         if column.le is not None:
             checks.append(pa.Check.le(column.le, error=f"must be <= {column.le:g}"))
+        if column.length is not None:
+            checks.append(pa.Check.str_length(*column.length, error=f"must be {column.length_rule} long"))
         if column.allowed:
             checks.append(pa.Check.isin(column.allowed, error="must be one of " + "|".join(column.allowed)))
         if column.references_customers and known_customers is not None:

@@ -16,10 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.build import FeatureConfig, catalogue
@@ -31,7 +29,6 @@ from serving.state import AppState, freeze_heap, load_snapshot
 
 log = logging.getLogger("retain.api")
 JSON = [(b"content-type", b"application/json")]
-UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's words for a body it cannot read
 
 
 class RequestGuard:
@@ -107,8 +104,9 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _route(scope: Scope) -> str:
+    """The matched route's template as OpenAPI shows it (`/v1/customers/{customer_id}`, without `:path`)."""
     route = scope.get("route")
-    return getattr(route, "path", None) or "<unmatched>"
+    return getattr(route, "path_format", None) or "<unmatched>"
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:
@@ -121,9 +119,6 @@ async def _answer(send: Send, status: int, detail: str) -> None:
 def _message(error: dict[str, Any]) -> str:
     """The error's message prefixed with its field: `rows.3.recency: ...`, `cursor: ...`, `body: ...`."""
     loc = [str(part) for part in error.get("loc", ())]
-    if error.get("type") == "json_invalid" and len(loc) > 1:
-        detail = (error.get("ctx") or {}).get("error", "invalid JSON")
-        return f"body: not valid JSON ({detail}) at position {loc[-1]}"
     if len(loc) > 1 and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     return f"{'.'.join(loc) or 'request'}: {error.get('msg', 'invalid value')}"
@@ -136,16 +131,6 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
     detail = [{"loc": list(e.get("loc", ())), "type": e.get("type", "value_error"), "msg": _message(e)}
               for e in error.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
-
-
-async def http_error(request: Request, error: Exception) -> Response:
-    """FastAPI's answers, except its bare 400 for a body it cannot decode (not UTF-8, say), which becomes a
-    422 naming the body like every other malformed body."""
-    assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400 and error.detail == UNPARSABLE_BODY:
-        return await validation_error(request, RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body",), "msg": "not UTF-8 encoded JSON"}]))
-    return await http_exception_handler(request, error)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -172,14 +157,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_body_bytes=settings.api_max_body_bytes,  # type: ignore[arg-type]
                        metrics=metrics)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
     app.include_router(health.build_router(settings.api_metrics_public))
     app.include_router(customers.router)
     app.include_router(at_risk.router)
     score_input = ScoreInput(features)
     app.include_router(score.build_router(score_input))
     app.include_router(admin.router)
-    _document_schemas(app, score_input.openapi_components())
+    _document_schemas(app, {**score_input.openapi_components(), **customers.BODY_SCHEMAS})
     return app
 
 

@@ -20,13 +20,14 @@ from pydantic import (
 )
 
 from features.catalogue import Feature
+from retain.contract import CUSTOMER_ID_MAX_LENGTH, CUSTOMER_ID_MIN_LENGTH
 
 MAX_ITEMS = 1000
-MAX_ID_LENGTH = 200
 MAX_CATEGORY_LENGTH = 100
 RFM_ORDER = ("frequency", "recency", "T")  # each must not exceed the next
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+# the data contract's id rule, so every id ingest accepts can be asked for (path, lookup body, /v1/score rows)
+CustomerId = Annotated[str, StringConstraints(min_length=CUSTOMER_ID_MIN_LENGTH, max_length=CUSTOMER_ID_MAX_LENGTH)]
 Tier = Literal["low", "medium", "high"]
 
 

@@ -7,7 +7,7 @@
 
 Both shapes are checked against the same column types (`schemas.feature_fields`), and their errors name the
 row and the column: `rows.3.recency: ...`, `data.3.recency: ...`. The body is validated from its bytes by
-pydantic's JSON parser (FastAPI's json.loads-then-validate costs three times as much on a big body).
+pydantic's JSON parser, as every body is (serving/request_body.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from features.catalogue import Feature
+from serving.request_body import openapi_components, parse_body
 from serving.schemas import MAX_ITEMS, RFM_ORDER, feature_fields, feature_row_model, rfm_order_problem
 
 MAX_COLUMNS = 500
@@ -97,12 +98,7 @@ class ScoreInput:
 
     def parse(self, raw: bytes) -> FeatureTable:
         """The body as a table, or RequestValidationError naming every problem's place."""
-        if not raw:
-            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-        try:
-            body = self.body_model.model_validate_json(raw)
-        except ValidationError as error:
-            raise RequestValidationError([_body_error(e, raw) for e in error.errors(include_input=False)]) from None
+        body = parse_body(self.body_model, raw)
         if body.rows is not None:  # type: ignore[attr-defined]
             # a validated model's __dict__ holds every field in declaration order (tested)
             rows = body.rows  # type: ignore[attr-defined]
@@ -172,23 +168,9 @@ class ScoreInput:
                 min_length=1, max_length=MAX_ITEMS, description=f"1 to {MAX_ITEMS:,} rows, one value per column, "
                                                                 "typed as the FeatureRow field of that name.")),
         )
-        components: dict[str, Any] = {"ScoreBody": {"oneOf": [{"$ref": "#/components/schemas/ScoreRows"},
-                                                              {"$ref": "#/components/schemas/ScoreTable"}]}}
-        for model in (rows_doc, table_doc):
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.update({model.__name__: schema, **schema.pop("$defs", {})})
-        return components
-
-
-def _body_error(error: Any, raw: bytes) -> dict[str, Any]:
-    if error["type"] != "json_invalid":
-        return {"type": error["type"], "loc": ("body", *error["loc"]), "msg": error["msg"]}
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"type": "json_invalid", "loc": ("body",), "msg": "not UTF-8 encoded JSON"}
-    detail = (error.get("ctx") or {}).get("error", "invalid JSON")
-    return {"type": "json_invalid", "loc": ("body",), "msg": f"not valid JSON ({detail})"}
+        return {"ScoreBody": {"oneOf": [{"$ref": "#/components/schemas/ScoreRows"},
+                                        {"$ref": "#/components/schemas/ScoreTable"}]},
+                **openapi_components(rows_doc, table_doc)}
 
 
 def _cell_error(error: Any, columns: list[str]) -> dict[str, Any]:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from retain.csv_export import csv_text
 from serving.deps import KnownQueryOnly, ReaderDep, ViewDep
 from serving.schemas import MAX_CATEGORY_LENGTH, MAX_ITEMS, AtRiskPage, Tier, error_responses
 from serving.state import ScoreView
@@ -49,15 +48,15 @@ def decode_cursor(cursor: str, view: ScoreView) -> int:
     return start
 
 
+def _csv_row(row: dict[str, Any]) -> list[object]:
+    reasons = [*row["reasons"], None, None, None][:3]
+    return [row["customer_id"], row["segment"], row["churn_probability"], row["risk_tier"], row["p_alive"],
+            row["expected_purchases"], row["clv"], row["value_at_risk"], *reasons]
+
+
 def _csv(view: ScoreView, positions: list[int]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in view.records(positions):
-        reasons = [*row["reasons"], None, None, None][:3]  # type: ignore[misc]
-        writer.writerow([row["customer_id"], row["segment"], row["churn_probability"], row["risk_tier"],
-                         row["p_alive"], row["expected_purchases"], row["clv"], row["value_at_risk"], *reasons])
-    return out.getvalue()
+    """The page for a spreadsheet: text cells that would run as formulas are quoted (retain.csv_export)."""
+    return csv_text(CSV_COLUMNS, map(_csv_row, view.records(positions)))
 
 
 @router.get(

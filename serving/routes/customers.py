@@ -6,16 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from serving.deps import KnownQueryOnly, ReaderDep, ViewDep
-from serving.schemas import MAX_ID_LENGTH, CustomerDetail, LookupRequest, LookupResponse, error_responses
+from retain.contract import CUSTOMERS
+from serving.deps import JsonBody, KnownQueryOnly, ReaderDep, ViewDep
+from serving.request_body import openapi_body, openapi_components, parse_body
+from serving.schemas import CustomerDetail, CustomerId, LookupRequest, LookupResponse, error_responses
 
-# /lookup is declared first: it must win over /{customer_id} (OPTIONS and 405 answers then name POST)
+# /lookup is declared first: it must win over /{customer_id:path} (OPTIONS and 405 answers then name POST); a GET
+# of /v1/customers/lookup asks for the customer whose id is "lookup"
 router = APIRouter(prefix="/v1/customers", tags=["customers"], dependencies=[KnownQueryOnly])
+BODY_SCHEMAS = openapi_components(LookupRequest)  # the app adds them to the OpenAPI components
 
 
 @router.post("/lookup", response_model=LookupResponse, summary="Scores of up to 1,000 customers",
-             responses=error_responses(401, 403, 413, 503))
-async def lookup(body: LookupRequest, role: ReaderDep, view: ViewDep) -> LookupResponse:
+             responses=error_responses(401, 403, 413, 422, 503), openapi_extra=openapi_body("LookupRequest"))
+async def lookup(role: ReaderDep, view: ViewDep, raw: JsonBody) -> LookupResponse:
+    body = parse_body(LookupRequest, raw)
     wanted = list(dict.fromkeys(body.customer_ids))  # request order, each id once
     positions = [view.position.get(customer_id) for customer_id in wanted]
     return LookupResponse.model_validate({
@@ -25,9 +30,14 @@ async def lookup(body: LookupRequest, role: ReaderDep, view: ViewDep) -> LookupR
     })
 
 
-@router.get("/{customer_id}", response_model=CustomerDetail, summary="A customer's latest score",
+PATH_ID = (f"The customer's id as in the data ({CUSTOMERS.column('customer_id').length_rule}). URL-encode it "
+           "(`ACME/42` as `ACME%2F42`); a `/` also works unencoded, but `%`, `?` and `#` must be encoded.")
+
+
+# `:path` so that an id with a `/` matches (uvicorn decodes %2F before routing); OpenAPI shows {customer_id}
+@router.get("/{customer_id:path}", response_model=CustomerDetail, summary="A customer's latest score",
             responses=error_responses(401, 403, 404, 503))
-async def customer(customer_id: Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)],
+async def customer(customer_id: Annotated[CustomerId, Path(description=PATH_ID)],
                    role: ReaderDep, view: ViewDep) -> CustomerDetail:
     position = view.position.get(customer_id)
     if position is None:

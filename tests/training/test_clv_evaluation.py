@@ -90,8 +90,8 @@ def test_holdout_by_calibration_frequency_buckets() -> None:
 def test_cumulative_transactions_match_lifetimes(midnight_transactions: pd.DataFrame, unit: TimeUnit,
                                                  periods: int) -> None:
     model = fit_clv(calibration_holdout(midnight_transactions, CAL_END, HOLD_END, unit), unit)
-    theirs = expected_cumulative_transactions(lifetimes_fitters(model)[0], midnight_transactions, "timestamp", "customer_id",
-                                              periods, freq=unit)
+    theirs = expected_cumulative_transactions(lifetimes_fitters(model)[0], midnight_transactions, "timestamp",
+                                              "customer_id", periods, freq=unit)
     first = pd.Timestamp(midnight_transactions["timestamp"].min()).to_period(unit).start_time
     end = first + pd.Timedelta(days=periods * (1 if unit == "D" else 7) - 1)
     ours = cumulative_transactions(midnight_transactions, model, end)
