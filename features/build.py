@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 import ibis
+import ibis.expr.datatypes as datatypes
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict
 
 from features import effort, resolution, rfm, survey
-from features.catalogue import Feature
+from features.catalogue import Dtype, Feature
 from features.contacts import cases_at, contacts_at
 from features.cutoff import Cutoff
 from retain.settings import Settings
@@ -79,6 +81,18 @@ def build_features(customers: ir.Table, transactions: ir.Table, interactions: ir
 
 
 def _fill_absent(table: ir.Table, features: Sequence[Feature]) -> ir.Table:
-    """Counts and totals are 0 for a customer without events; everything else stays missing."""
-    filled = {f.name: table[f.name].fill_null(0) for f in features if f.zero_when_absent}
-    return table.mutate(**filled).select("customer_id", "as_of", *[f.name for f in features])
+    """Counts and totals are 0 for a customer without events, everything else stays missing; and every column
+    gets its catalogue dtype, so the Parquet file, the training frames and any engine agree on one type."""
+    columns = {f.name: _as_dtype(table[f.name].fill_null(0) if f.zero_when_absent else table[f.name], f.dtype)
+               for f in features}
+    return table.select("customer_id", "as_of", **columns)
+
+
+def _as_dtype(column: ir.Value, dtype: Dtype) -> ir.Value:
+    """`column` cast to `dtype` in the query itself. ibis drops a cast to the type it already infers, but the
+    engine's own type may differ (DuckDB sums BIGINT into HUGEINT, which its Parquet writer stores as DOUBLE),
+    so the cast is built as an operation. A float becoming an integer is rounded first: a bare cast rounds on
+    DuckDB and truncates on Spark."""
+    if dtype == "int64" and column.type().is_floating():
+        column = column.round()
+    return ops.Cast(column, to=datatypes.dtype(dtype)).to_expr()

@@ -68,7 +68,10 @@ class Feature(BaseModel):
     dtype_override: Dtype | None = Field(default=None, description="Column type, when not the kind's.")
     missing_means: str = Field(default="", description="What a missing value means (default: by kind).")
     direction: Direction = Field(default=0, description="+1: may only raise churn as it grows; -1: only lower.")
-    actionable: bool = Field(default=False, description="A retention team can change it (resolve, own, ...).")
+    # actionable: a retention team can move the value through the service it gives (resolve or own a case, route
+    # to the right agent first time, call back after a bad contact), so it may name a next-best action; facts
+    # about the customer (purchases, tenure, segment) and their verdicts on past service (CSAT, NPS) are not.
+    actionable: bool = Field(default=False, description="A retention team can change it through its service.")
     reason: Wording | None = Field(default=None, exclude=True, description="How it reads as a reason.")
 
     @property
@@ -82,6 +85,9 @@ class Feature(BaseModel):
 
     @property
     def valid_range(self) -> tuple[float, float]:
+        """(low, high) of a numeric feature; a category has `values` (or any text) instead."""
+        if self.kind == "category":
+            raise ValueError(f"{self.name} is a category: no numeric range")
         default_low, default_high = KIND_RANGES[self.kind]
         return (default_low if self.low is None else self.low, default_high if self.high is None else self.high)
 
@@ -103,12 +109,12 @@ def windowed(family: Family, kind: FeatureKind, stem: str, definition: str, wind
 
 def markdown(features: Sequence[Feature]) -> str:
     """The catalogue as a Markdown table, grouped by family."""
-    lines = ["| feature | family | kind | type | valid range | missing means | churn direction | actionable "
-             "| definition |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| feature | family | kind | type | unit | valid range | missing means | churn direction | actionable "
+             "| definition |", "|---|---|---|---|---|---|---|---|---|---|"]
     for f in features:
-        low, high = f.valid_range
-        valid = ", ".join(f.values) if f.values else "any text" if f.kind == "category" else f"{low:g} .. {high:g}"
+        valid = (", ".join(f.values) if f.values else "any text") if f.kind == "category" else (
+            "{:g} .. {:g}".format(*f.valid_range))
         direction = {1: "higher raises", -1: "higher lowers", 0: "either"}[f.direction]
-        lines.append(f"| `{f.name}` | {f.family} | {f.kind} | {f.dtype} | {valid} | {f.missing} | {direction} "
-                     f"| {'yes' if f.actionable else ''} | {f.definition} |")
+        lines.append(f"| `{f.name}` | {f.family} | {f.kind} | {f.dtype} | {f.unit} | {valid} | {f.missing} "
+                     f"| {direction} | {'yes' if f.actionable else ''} | {f.definition} |")
     return "\n".join(lines)

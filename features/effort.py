@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ibis.expr.types as ir
 
-from features.catalogue import Feature, windowed
+from features import wording
+from features.catalogue import Family, Feature, Wording, windowed
 from features.contacts import latest_value
 from features.cutoff import Cutoff
 
@@ -15,28 +17,46 @@ MANY_CONTACTS = 3
 
 
 def catalogue(windows: Sequence[int], repeat_contact_days: int = 7) -> list[Feature]:
-    family = "effort"
+    # Actionable: how hard the service made it (repeats, transfers, switches, contacts per case, effort scores,
+    # handle time). Raw contact and case counts are not: they measure how much help the customer asked for,
+    # which a retention team cannot lower without acting on one of the others.
+    family: Family = "effort"
+    ces: dict[str, Any] = {"unit": "CES points 1-7", "low": 1, "high": 7}
     return [
-        *windowed(family, "count", "contacts", "Service contacts opened in the last {w} days.", windows),
-        *windowed(family, "count", "cases", "Distinct cases with a contact in the last {w} days.", windows),
-        *windowed(family, "rate", "contacts_per_case", "Contacts per case in the last {w} days.", windows),
+        *windowed(family, "count", "contacts", "Service contacts opened in the last {w} days.", windows,
+                  unit="contacts", reason=_words(wording.contacts)),
+        *windowed(family, "count", "cases", "Distinct cases with a contact in the last {w} days.", windows,
+                  unit="cases", reason=_words(wording.cases)),
+        *windowed(family, "rate", "contacts_per_case", "Contacts per case in the last {w} days.", windows,
+                  unit="contacts per case", actionable=True, reason=_words(wording.contacts_per_case)),
         *windowed(family, "count", "repeat_contacts",
                   f"Contacts in the last {{w}} days that follow one on the same case within {repeat_contact_days} "
-                  "days.", windows),
-        *windowed(family, "total", "transfers", "Transfers between agents in the last {w} days.", windows),
+                  "days.", windows, unit="contacts", actionable=True, reason=_words(wording.repeat_contacts)),
+        # a total (sum of each contact's transfers), but of whole numbers: an integer column
+        *windowed(family, "total", "transfers", "Transfers between agents in the last {w} days.", windows,
+                  unit="transfers", dtype_override="int64", actionable=True, reason=_words(wording.transfers)),
         *windowed(family, "count", "channel_switches",
-                  "Contacts in the last {w} days on another channel than the case's previous contact.", windows),
+                  "Contacts in the last {w} days on another channel than the case's previous contact.", windows,
+                  unit="contacts", actionable=True, reason=_words(wording.channel_switches)),
         *windowed(family, "rate", "many_contact_case_share",
                   f"Share of cases active in the last {{w}} days that needed {MANY_CONTACTS}+ contacts so far.",
-                  windows),
+                  windows, unit="share", low=0, high=1, actionable=True,
+                  reason=_words(wording.many_contact_case_share)),
         *windowed(family, "score", "ces_mean", "Mean Customer Effort Score (1-7, 7 easy), last {w} days.",
-                  windows),
+                  windows, **ces, actionable=True, reason=_words(wording.ces, wording.NO_CES)),
         *windowed(family, "rate", "low_effort_share",
-                  f"Share of CES answers of {LOW_EFFORT_MIN_CES}-7 (low effort) in the last {{w}} days.", windows),
-        Feature(name="ces_last", family=family, kind="score", definition="Latest CES answer known at the cutoff."),
+                  f"Share of CES answers of {LOW_EFFORT_MIN_CES}-7 (low effort) in the last {{w}} days.", windows,
+                  unit="share", low=0, high=1, actionable=True,
+                  reason=_words(wording.low_effort_share, wording.NO_CES)),
+        Feature(name="ces_last", family=family, kind="score", definition="Latest CES answer known at the cutoff.",
+                **ces, actionable=True, reason=_words(wording.ces, wording.NO_CES)),
         *windowed(family, "amount", "handle_seconds_mean", "Mean agent handle time (s), last {w} days.",
-                  windows),
+                  windows, unit="seconds", actionable=True, reason=_words(wording.handle_seconds)),
     ]
+
+
+def _words(render: Callable[[float, str], str], missing: str = wording.NO_CONTACT) -> Wording:
+    return Wording(render=render, missing=missing)
 
 
 def effort_features(contacts: ir.Table, cases: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:

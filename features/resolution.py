@@ -6,26 +6,34 @@ from collections.abc import Sequence
 
 import ibis.expr.types as ir
 
-from features.catalogue import Feature, windowed
+from features import wording
+from features.catalogue import Family, Feature, Wording, windowed
 from features.cutoff import Cutoff
 
 
 def catalogue(windows: Sequence[int]) -> list[Feature]:
-    family = "resolution"
+    """Every resolution feature is actionable: solving cases, first time and for good, is the service itself."""
+    family: Family = "resolution"
     longest = max(windows)
     return [
         *windowed(family, "rate", "first_contact_resolution_rate",
-                  "Share of cases opened in the last {w} days that their first contact resolved.", windows),
+                  "Share of cases opened in the last {w} days that their first contact resolved.", windows,
+                  unit="share", low=0, high=1, actionable=True,
+                  reason=Wording(render=wording.first_contact_resolution, missing=wording.NO_CASE_OPENED)),
         *windowed(family, "rate", "reopen_rate",
                   "Share of cases resolved in the last {w} days that were contacted about again afterwards.",
-                  windows),
+                  windows, unit="share", low=0, high=1, actionable=True,
+                  reason=Wording(render=wording.reopen, missing=wording.NO_CASE_RESOLVED)),
         *windowed(family, "amount", "median_hours_to_resolve",
                   "Median hours from a case's first contact to its resolution, cases resolved in the last {w} "
-                  "days.", windows),
-        Feature(name="open_cases", family=family, kind="count",
-                definition=f"Cases opened in the last {longest} days whose latest contact did not resolve them."),
-        Feature(name="oldest_open_case_days", family=family, kind="days",
-                definition="Days since the first contact of the oldest of those open cases."),
+                  "days.", windows, unit="hours", actionable=True,
+                  reason=Wording(render=wording.hours_to_resolve, missing=wording.NO_CASE_RESOLVED)),
+        Feature(name="open_cases", family=family, kind="count", unit="cases", actionable=True,
+                definition=f"Cases opened in the last {longest} days whose latest contact did not resolve them.",
+                reason=Wording(render=wording.open_cases, missing="no unresolved cases")),
+        Feature(name="oldest_open_case_days", family=family, kind="days", unit="days", actionable=True,
+                definition="Days since the first contact of the oldest of those open cases.",
+                reason=Wording(render=wording.oldest_open_case, missing="no open case")),
     ]
 
 

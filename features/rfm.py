@@ -16,7 +16,8 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-from features.catalogue import Feature, windowed
+from features import wording
+from features.catalogue import Feature, Wording, windowed
 from features.cutoff import Cutoff
 
 TimeUnit = Literal["D", "W"]
@@ -26,19 +27,26 @@ RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")  # what the CLV mo
 
 def catalogue(windows: Sequence[int], unit: TimeUnit = "D") -> list[Feature]:
     period = "days" if unit == "D" else "weeks"
+    purchase = {"reason": Wording(render=wording.purchases, missing=wording.NO_PURCHASE), "unit": "purchases"}
+    spent = {"reason": Wording(render=wording.spend, missing=wording.NO_PURCHASE), "unit": "currency"}
     return [
-        Feature(name="frequency", family="rfm", kind="period",
-                definition=f"Repeat purchase {period}: {period} with a purchase, minus the first (lifetimes)."),
-        Feature(name="recency", family="rfm", kind="period",
-                definition=f"Age in {period} at the last purchase period (lifetimes)."),
-        Feature(name="T", family="rfm", kind="period",
-                definition=f"Age in {period} from the first purchase period to the cutoff (lifetimes)."),
-        Feature(name="monetary_value", family="rfm", kind="amount",
-                definition="Mean spend per repeat purchase period; 0 without repeats (lifetimes)."),
-        Feature(name="days_since_last_purchase", family="rfm", kind="days",
-                definition="Days from the last purchase to the cutoff."),
-        *windowed("rfm", "count", "purchases", "Purchases in the last {w} days.", windows),
-        *windowed("rfm", "total", "spend", "Total spend in the last {w} days.", windows),
+        Feature(name="frequency", family="rfm", kind="period", unit=f"repeat purchase {period}",
+                definition=f"Repeat purchase {period}: {period} with a purchase, minus the first (lifetimes).",
+                reason=Wording(render=wording.frequency, missing=wording.NO_PURCHASE)),
+        Feature(name="recency", family="rfm", kind="period", unit=period,
+                definition=f"Age in {period} at the last purchase period (lifetimes).",
+                reason=Wording(render=wording.RECENCY[unit], missing=wording.NO_PURCHASE)),
+        Feature(name="T", family="rfm", kind="period", unit=period,
+                definition=f"Age in {period} from the first purchase period to the cutoff (lifetimes).",
+                reason=Wording(render=wording.AGE[unit], missing=wording.NO_PURCHASE)),
+        Feature(name="monetary_value", family="rfm", kind="amount", unit="currency",
+                definition="Mean spend per repeat purchase period; 0 without repeats (lifetimes).",
+                reason=Wording(render=wording.monetary_value, missing=wording.NO_PURCHASE)),
+        Feature(name="days_since_last_purchase", family="rfm", kind="days", unit="days",
+                definition="Days from the last purchase to the cutoff.",
+                reason=Wording(render=wording.since_purchase, missing=wording.NO_PURCHASE)),
+        *windowed("rfm", "count", "purchases", "Purchases in the last {w} days.", windows, **purchase),
+        *windowed("rfm", "total", "spend", "Total spend in the last {w} days.", windows, **spent),
     ]
 
 

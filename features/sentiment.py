@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from features.catalogue import Feature, windowed
+from features import wording
+from features.catalogue import Family, Feature, Wording, windowed
 from features.cutoff import Cutoff
 
 __all__ = [
@@ -47,7 +48,7 @@ MIN_PARALLEL = 20_000
 ibis) than it saves (VADER does ~40 us per short text)."""
 TREND_RECENT_DAYS = 30
 TREND_BASE_DAYS = 90
-FAMILY = "sentiment"
+FAMILY: Family = "sentiment"
 
 Progress = Callable[[int, int], None]
 
@@ -124,24 +125,34 @@ def score_texts(texts: pd.Series, workers: int = 2, progress: Progress | None = 
 
 
 def catalogue(windows: Sequence[int]) -> list[Feature]:
-    """The sentiment features `sentiment_features(..., windows)` returns, in its column order."""
+    """The sentiment features `sentiment_features(..., windows)` returns, in its column order.
+
+    Worse tone may only raise churn (monotone constraints: -1 on the compound scores and the trend, +1 on the
+    negative share). Only the latest text's tone is actionable: service recovery after a bad contact can
+    change how the customer's last message reads, not the tone of the ones before."""
+    compound: dict[str, Any] = {"unit": "VADER compound -1..1", "low": -1, "high": 1, "direction": -1}
     return [
         *windowed(FAMILY, "score", "sentiment_mean",
                   "Mean VADER compound score (-1..1) of the customer's texts opened in the last {w} days.",
-                  windows),
+                  windows, **compound, reason=Wording(render=wording.sentiment_mean, missing=wording.NO_MESSAGE)),
         *windowed(FAMILY, "score", "sentiment_min",
                   "Most negative VADER compound score among the customer's texts of the last {w} days.",
-                  windows),
+                  windows, **compound, reason=Wording(render=wording.sentiment_min, missing=wording.NO_MESSAGE)),
         *windowed(FAMILY, "rate", "negative_share",
                   "Share of the customer's scored texts of the last {w} days that are negative "
                   f"(compound <= {NEGATIVE_AT}).",
-                  windows),
-        Feature(name="sentiment_last", family=FAMILY, kind="score",
+                  windows, unit="share", low=0, high=1, direction=1,
+                  reason=Wording(render=wording.negative_share, missing=wording.NO_MESSAGE)),
+        Feature(name="sentiment_last", family=FAMILY, kind="score", **compound, actionable=True,
                 definition="VADER compound score of the customer's most recent text (ties: highest "
-                           "interaction_id)."),
-        Feature(name="sentiment_trend", family=FAMILY, kind="score",
+                           "interaction_id).",
+                reason=Wording(render=wording.sentiment_last, missing=wording.NO_MESSAGE)),
+        Feature(name="sentiment_trend", family=FAMILY, kind="score", unit="VADER compound difference",
+                low=-2, high=2, direction=-1,
                 definition=f"Mean score of the last {TREND_RECENT_DAYS} days minus mean of the "
-                           f"{TREND_BASE_DAYS} days before; negative means the customer's tone is souring."),
+                           f"{TREND_BASE_DAYS} days before; negative means the customer's tone is souring.",
+                reason=Wording(render=wording.sentiment_trend,
+                               missing="too few messages to see a trend in tone")),
     ]
 
 

@@ -7,21 +7,28 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from features.catalogue import Feature, windowed
+from features import wording
+from features.catalogue import Feature, Wording, windowed
 from features.contacts import latest_value
 from features.cutoff import Cutoff
 
 CSAT_TOP_TWO = 4
+NPS_CLASSES = ("promoter", "passive", "detractor")
 
 
 def catalogue(windows: Sequence[int]) -> list[Feature]:
+    """Survey answers are the customer's verdict on past service, not something a retention team changes
+    directly (it changes the service they judge): not actionable."""
     return [
         *windowed("survey", "rate", "csat_top2_share", "Share of CSAT answers of 4-5 in the last {w} days.",
-                  windows),
-        Feature(name="nps_last_class", family="survey", kind="category",
-                definition="Class of the latest NPS answer: promoter (9-10), passive (7-8), detractor (0-6)."),
-        Feature(name="days_since_last_contact", family="survey", kind="days",
-                definition="Days from the latest service contact to the cutoff."),
+                  windows, unit="share", low=0, high=1, reason=Wording(render=wording.csat, missing=wording.NO_CSAT)),
+        Feature(name="nps_last_class", family="survey", kind="category", values=NPS_CLASSES, unit="NPS class",
+                definition="Class of the latest NPS answer: promoter (9-10), passive (7-8), detractor (0-6).",
+                reason=Wording(render=wording.nps_class, missing="no NPS answer on record", numeric=False,
+                               other_level="not an NPS {level}")),
+        Feature(name="days_since_last_contact", family="survey", kind="days", unit="days",
+                definition="Days from the latest service contact to the cutoff.",
+                reason=Wording(render=wording.since_contact, missing=wording.NO_CONTACT)),
     ]
 
 
@@ -45,7 +52,11 @@ def survey_features(contacts: ir.Table, cutoff: Cutoff, windows: Sequence[int]) 
 
 def tenure_catalogue() -> list[Feature]:
     return [
-        Feature(name="tenure_days", family="customer", kind="days", definition="Days from sign-up to the cutoff."),
-        Feature(name="segment", family="customer", kind="category", definition="Business segment (input)."),
-        Feature(name="country", family="customer", kind="category", definition="Country (input)."),
+        Feature(name="tenure_days", family="customer", kind="days", unit="days",
+                definition="Days from sign-up to the cutoff.",
+                reason=Wording(render=wording.tenure, missing="sign-up date unknown")),
+        Feature(name="segment", family="customer", kind="category", definition="Business segment (input).",
+                reason=Wording(render=wording.segment, missing="segment not recorded", numeric=False)),
+        Feature(name="country", family="customer", kind="category", definition="Country (input).",
+                reason=Wording(render=wording.country, missing="country not recorded", numeric=False)),
     ]

@@ -11,12 +11,15 @@ from typing import Any
 import ibis
 import pandas as pd
 import pandas.testing as pdt
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features import io
-from features.build import FeatureConfig, build_features, catalogue
+from features.build import FeatureConfig, _as_dtype, build_features, catalogue
+from features.catalogue import Feature
 from retain.contract import CHANNELS, CUSTOMERS, INTERACTIONS, TRANSACTIONS
 from tests.features.conftest import (
     contract_frame,
@@ -121,6 +124,53 @@ def test_zero_fill_only_for_counts_and_totals(table: pd.DataFrame, customer: str
             assert value == 0, (customer, feature.name, value)
         else:
             assert pd.isna(value), (customer, feature.name, value)
+
+
+# --- one dtype per feature, from the catalogue -------------------------------------------------------------
+
+ARROW_TYPES = {"int64": {pa.int64()}, "float64": {pa.float64()}, "string": {pa.string(), pa.large_string()}}
+
+
+def _scored(log: pd.DataFrame) -> pd.DataFrame:
+    return log[["interaction_id", "customer_id", "opened_at"]].assign(sentiment=0.4)
+
+
+def _assert_catalogue_dtypes(schema: pa.Schema, frame: pd.DataFrame, features: list[Feature]) -> None:
+    for feature in features:
+        assert schema.field(feature.name).type in ARROW_TYPES[feature.dtype], (feature.name, feature.dtype)
+        column = frame[feature.name]
+        assert {"int64": pd.api.types.is_int64_dtype, "float64": pd.api.types.is_float_dtype,
+                "string": pd.api.types.is_string_dtype}[feature.dtype](column.dtype), (feature.name, column.dtype)
+
+
+def test_columns_have_their_catalogue_dtype(small: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
+    cust, tx, log = small
+    expr = build_features(*memtables(cust, tx, log), AS_OF, CONFIG, ibis.memtable(_scored(log)))
+    features = catalogue(CONFIG)
+    assert {str(expr[f.name].type()).rstrip("!") for f in features if f.dtype == "int64"} == {"int64"}
+    table = expr.to_pyarrow()
+    _assert_catalogue_dtypes(table.schema, table.to_pandas(), features)
+
+
+def test_written_file_reads_back_with_the_catalogue_dtypes(
+        tmp_path: Path, small: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
+    """The engine writes the file itself: DuckDB sums integers into HUGEINT, which its Parquet writer turned
+    into DOUBLE (transfers_*), so the registered model refused the product's own feature file."""
+    con = io.connect(threads=1)
+    cust, tx, log = small
+    tables = [io.register_frame(con, name, frame) for name, frame in
+              (("customers", cust), ("transactions", tx), ("interactions", log), ("scored", _scored(log)))]
+    target = io.write_features(con, build_features(*tables[:3], AS_OF, CONFIG, tables[3]), tmp_path / "f.parquet")
+    written = pd.read_parquet(target)
+    _assert_catalogue_dtypes(pq.read_schema(target), written, catalogue(CONFIG))
+    assert written.set_index("customer_id").loc["A", "transfers_30d"] == 2
+
+
+def test_a_float_becoming_an_integer_is_rounded_not_truncated() -> None:
+    floats = ibis.memtable(pd.DataFrame({"x": [1.0, 2.6, -0.4, None]}))
+    out = floats.select(y=_as_dtype(floats.x, "int64")).to_pyarrow()
+    assert out.schema.field("y").type == pa.int64()
+    assert out.column("y").to_pylist() == [1, 3, 0, None]
 
 
 # --- properties on small random frames ------------------------------------------------------------
