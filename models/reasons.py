@@ -15,16 +15,13 @@ from numbers import Real
 
 import numpy as np
 
+from features import wording
 from features.catalogue import Feature
 from models.space import FeatureSpace
 
-__all__ = ["column_wordings", "describe", "reason_codes"]
+__all__ = ["column_wordings", "reason_codes"]
 
 Words = Callable[[float], str]
-
-
-def _window(feature: Feature) -> str:
-    return f" in {feature.window} days" if feature.window else ""
 
 
 def _plain(value: object) -> str:
@@ -37,36 +34,33 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+def _value_words(feature: Feature) -> Words:
+    """The catalogue wording of a feature's values; "feature = value" where it has none or cannot read one."""
+    generic = _generic(feature.name, None)
+    if feature.reason is None:
+        return generic
 
+    def words(value: float) -> str:
+        try:
+            return wording.describe(feature, value)
+        except (TypeError, ValueError):
+            return generic(value)
 
-def describe(feature: Feature, value: object) -> str:
-    """One value of a feature in words, e.g. "2 unresolved cases"; a category's value is its text.
-    Without a catalogue wording: "feature = value"; a missing value never prints "nan"."""
-    wording, window = feature.reason, _window(feature)
-    if wording is None:
-        return _generic(feature.name, None)(value)  # type: ignore[arg-type]
-    if _is_missing(value):
-        return wording.missing.format(window=window or " on record")
-    try:
-        return wording.render(float(value) if wording.numeric else str(value), window)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return f"{feature.name} = {_plain(value)}"
+    return words
 
 
 def _level_words(feature: Feature, level: str) -> Words:
     """A one-hot column's 0/1 value: the level in words, or that the customer does not have it."""
-    has = describe(feature, level)
-    other = (feature.reason.other_level if feature.reason else "{feature} is not {level}").format(
-        feature=feature.name, level=level)
+    if feature.reason is None:
+        return _generic(feature.name, level)
+    has, other = wording.describe(feature, level), wording.other_level(feature, level)
     return lambda value: has if value >= 0.5 else other
 
 
 def _generic(name: str, level: str | None) -> Words:
     if level is not None:
         return lambda value: f"{name} = {level}" if value >= 0.5 else f"{name} is not {level}"
-    return lambda value: f"{name} not recorded" if _is_missing(value) else f"{name} = {_plain(value)}"
+    return lambda value: f"{name} not recorded" if wording.is_missing(value) else f"{name} = {_plain(value)}"
 
 
 def column_wordings(space: FeatureSpace, features: Mapping[str, Feature]) -> list[Words]:
@@ -78,7 +72,7 @@ def column_wordings(space: FeatureSpace, features: Mapping[str, Feature]) -> lis
         if feature is None:
             words.append(_generic(name, level))
         elif level is None:
-            words.append(lambda value, f=feature: describe(f, value))  # type: ignore[misc]
+            words.append(_value_words(feature))
         else:
             words.append(_level_words(feature, level))
     return words

@@ -4,7 +4,6 @@ feature catalogue, so the /v1/score contract is exactly the columns the feature 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -20,11 +19,12 @@ from pydantic import (
 )
 
 from features.catalogue import Feature
+from models.clv import PURCHASE_COLUMNS
 from retain.contract import CUSTOMER_ID_MAX_LENGTH, CUSTOMER_ID_MIN_LENGTH
 
 MAX_ITEMS = 1000
 MAX_CATEGORY_LENGTH = 100
-RFM_ORDER = ("frequency", "recency", "T")  # each must not exceed the next
+RFM_ORDER = PURCHASE_COLUMNS  # frequency <= recency <= T: each must not exceed the next
 
 # the data contract's id rule, so every id ingest accepts can be asked for (path, lookup body, /v1/score rows)
 CustomerId = Annotated[str, StringConstraints(min_length=CUSTOMER_ID_MIN_LENGTH, max_length=CUSTOMER_ID_MAX_LENGTH)]
@@ -149,34 +149,15 @@ class ScoreResponse(BaseModel):
     results: list[ScoredRow] = Field(description="One result per request row, in order.")
 
 
-# --- The feature row of POST /v1/score, from the catalogue ---------------------------------------------------
-
-BOUNDS: dict[str, tuple[float, float]] = {  # by kind; plain limits that also keep values finite in float32
-    "count": (0, 1e9), "total": (0, 1e12), "period": (0, 1e6), "rate": (0, 1e9), "days": (0, 1e6),
-    "amount": (0, 1e12), "score": (-1e6, 1e6),
-}
-SCORE_BOUNDS: dict[str, tuple[float, float]] = {"ces_": (1, 7), "sentiment_trend": (-2, 2), "sentiment_": (-1, 1)}
-SHARE = re.compile(r".*(share|_rate)(_\d+d)?")  # shares and resolution/reopen rates lie in [0, 1]
-CATEGORY_VALUES: dict[str, tuple[str, ...]] = {"nps_last_class": ("promoter", "passive", "detractor")}
-
-
-def _bounds(feature: Feature) -> tuple[float, float]:
-    if feature.kind == "rate" and SHARE.fullmatch(feature.name):
-        return 0, 1
-    if feature.kind == "score":
-        for prefix, bounds in SCORE_BOUNDS.items():
-            if feature.name.startswith(prefix):
-                return bounds
-    return BOUNDS[feature.kind]
-
+# --- The feature row of POST /v1/score, from the catalogue (each entry's valid range and values) ------------
 
 def _field(feature: Feature) -> tuple[Any, Any]:
     if feature.kind == "category":
-        values = CATEGORY_VALUES.get(feature.name)
+        values = feature.values
         kind: Any = (Literal[values] if values  # type: ignore[valid-type]
                      else Annotated[str, StringConstraints(max_length=MAX_CATEGORY_LENGTH)])
         return kind | None, Field(default=None, description=feature.definition)
-    low, high = _bounds(feature)
+    low, high = feature.valid_range
     number = confloat(strict=True, ge=low, le=high, allow_inf_nan=False)  # no "1" or true for 1.0
     default = 0.0 if feature.zero_when_absent else None
     note = " Missing means 0." if feature.zero_when_absent else " May be null or missing."

@@ -1,4 +1,5 @@
-"""Reason codes: which features are chosen, in which order, and how they are worded."""
+"""Reason codes: which columns are chosen, in which order, and how they are worded (the catalogue's wording,
+applied to the model matrix's values, one-hot columns included)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.reasons import REASON_TEMPLATES, describe, reason_codes
+from features.build import FeatureConfig, catalogue
+from models.reasons import column_wordings, reason_codes
+from models.space import FeatureSpace
 
-NAMES = ["contacts_30d", "open_cases", "sentiment_trend", "tenure_days", "nps_last_class=detractor"]
+CATALOGUE = {f.name: f for f in catalogue(FeatureConfig())}
+SPACE = FeatureSpace(numeric=("contacts_30d", "open_cases", "sentiment_trend", "tenure_days"),
+                     categories={"nps_last_class": ("detractor",)})
 VALUES = pd.DataFrame({
     "contacts_30d": [4.0, 0.0, 1.0],
     "open_cases": [2.0, 1.0, 0.0],
@@ -16,6 +21,21 @@ VALUES = pd.DataFrame({
     "tenure_days": [40.0, 400.0, 1.0],
     "nps_last_class": ["detractor", None, "promoter"],
 })
+MATRIX = SPACE.matrix(VALUES)
+WORDINGS = column_wordings(SPACE, CATALOGUE)
+
+
+def describe(name: str, value: object) -> str:
+    """How the reasons word `value` of the column `name` (`feature=level` for a one-hot column; then `value`
+    is the customer's category, or the matrix's 0/1)."""
+    base, _, level = name.partition("=")
+    if level:
+        space = FeatureSpace(numeric=(), categories={base: (level,)})
+        indicator = float(value) if isinstance(value, float | int) else float(value == level)
+        return column_wordings(space, CATALOGUE)[0](0.0 if np.isnan(indicator) else indicator)
+    space = FeatureSpace(numeric=(base,), categories={})
+    number = np.nan if value is None or value is pd.NA else float(value)  # type: ignore[arg-type]
+    return column_wordings(space, CATALOGUE)[0](number)
 
 
 @pytest.mark.parametrize(("feature", "value", "text"), [
@@ -52,7 +72,7 @@ VALUES = pd.DataFrame({
     ("handle_seconds_mean_90d", 45, "under a minute average handling per contact in 90 days"),
     ("csat_top2_share_90d", 0.2, "low satisfaction (CSAT): only 20% satisfied in 90 days"),
     ("csat_top2_share_365d", 0.9, "90% satisfied (CSAT) in 365 days"),
-    ("nps_last_class", "detractor", "NPS detractor"),
+    ("nps_last_class=detractor", "detractor", "NPS detractor"),
     ("transfers_30d", 5, "5 transfers between agents in 30 days"),
     ("channel_switches_30d", 2, "had to switch channels 2 times in 30 days"),
     ("channel_switches_90d", 1, "had to switch channels once in 90 days"),
@@ -70,7 +90,6 @@ VALUES = pd.DataFrame({
     ("spend_30d", 12.345, "spent 12.35 in 30 days"),
     ("tenure_days", 40, "customer for 40 days"),
     ("tenure_days", 1, "customer for 1 day"),
-    ("segment", "basic", "segment = basic"),
     ("handle_time_p95", 7.0, "handle_time_p95 = 7"),
     ("handle_time_p95", 0.12345, "handle_time_p95 = 0.123"),
 ])
@@ -89,9 +108,7 @@ def test_templates_word_the_value(feature: str, value: object, text: str) -> Non
     ("sentiment_trend", "too few messages to see a trend in tone"),
     ("days_since_last_contact", "no service contact on record"),
     ("days_since_last_purchase", "no purchase on record"),
-    ("nps_last_class", "no NPS answer on record"),
     ("oldest_open_case_days", "no open case"),
-    ("country", "country not recorded"),
 ])
 @pytest.mark.parametrize("missing", [np.nan, None, pd.NA, np.float32("nan")])
 def test_missing_values_have_words_of_their_own(feature: str, text: str, missing: object) -> None:
@@ -101,29 +118,30 @@ def test_missing_values_have_words_of_their_own(feature: str, text: str, missing
 def test_nan_never_leaks_from_any_template() -> None:
     names = ["repeat_contacts_30d", "contacts_90d", "cases_365d", "transfers_30d", "open_cases", "frequency",
              "recency", "T", "monetary_value", "spend_90d", "purchases_30d", "tenure_days", "mystery",
-             "negative_share_30d", "sentiment_min_365d", "many_contact_case_share_90d", "segment=basic"]
+             "negative_share_30d", "sentiment_min_365d", "many_contact_case_share_90d"]
     for name in names:
         assert "nan" not in describe(name, np.nan).lower(), name
 
 
-def test_one_hot_names_are_worded_as_their_feature() -> None:
-    assert describe("nps_last_class=detractor", "detractor") == "NPS detractor"  # raw value
+def test_one_hot_columns_are_worded_as_their_feature() -> None:
+    assert describe("nps_last_class=detractor", "detractor") == "NPS detractor"
     assert describe("nps_last_class=detractor", 1.0) == "NPS detractor"  # model-matrix indicator
     assert describe("nps_last_class=promoter", 0.0) == "not an NPS promoter"
     assert describe("nps_last_class=promoter", "passive") == "not an NPS promoter"
-    assert describe("nps_last_class=detractor", np.nan) == "no NPS answer on record"
-    assert describe("segment=basic", "basic") == "segment = basic"
+    assert describe("segment=basic", "basic") == "segment basic"
     assert describe("segment=basic", "premium") == "segment is not basic"
 
 
-def test_every_catalogue_feature_has_a_template() -> None:
-    from features.build import FeatureConfig, catalogue
+@pytest.mark.parametrize("segment", ["Gold [legacy]", "<18", 'say "hi"', "VIP \U0001f451", "x" * 500])
+def test_any_segment_the_contract_allows_is_worded_as_written(segment: str) -> None:
+    assert describe(f"segment={segment}", segment) == f"segment {segment}"
+    assert describe(f"segment={segment}", "other") == f"segment is not {segment}"
 
-    generic = {"segment", "country"}  # categories worded as "segment = basic"
-    names = [f.name for f in catalogue(FeatureConfig())]
-    untemplated = [name for name in names
-                   if name not in generic and not any(t.pattern.fullmatch(name) for t in REASON_TEMPLATES)]
-    assert untemplated == []
+
+def test_a_feature_the_catalogue_lacks_is_worded_generically() -> None:
+    assert describe("handle_time_p95", 7.0) == "handle_time_p95 = 7"
+    assert describe("handle_time_p95", 0.12345) == "handle_time_p95 = 0.123"
+    assert describe("handle_time_p95", np.nan) == "handle_time_p95 not recorded"
 
 
 def test_top_reasons_follow_contributions_and_skip_negatives() -> None:
@@ -132,7 +150,7 @@ def test_top_reasons_follow_contributions_and_skip_negatives() -> None:
         [-0.1, 0.2, 0.4, 0.0, -0.3],  # only two push up; zero is not a reason
         [-1.0, -0.2, -0.4, -0.1, -0.3],  # nothing pushes up
     ])
-    assert reason_codes(contributions, NAMES, VALUES) == [
+    assert reason_codes(contributions, MATRIX, WORDINGS) == [
         ["2 unresolved cases", "sentiment falling", "NPS detractor"],
         ["too few messages to see a trend in tone", "1 unresolved case"],
         [],
@@ -141,40 +159,43 @@ def test_top_reasons_follow_contributions_and_skip_negatives() -> None:
 
 def test_top_is_respected_and_ties_keep_feature_order() -> None:
     contributions = np.array([[0.5, 0.5, 0.5, 0.5, 0.5]])
-    assert reason_codes(contributions, NAMES, VALUES.iloc[:1], top=2) == [
+    assert reason_codes(contributions, MATRIX[:1], WORDINGS, top=2) == [
         ["4 service contacts in 30 days", "2 unresolved cases"]]
-    assert reason_codes(contributions, NAMES, VALUES.iloc[:1], top=0) == [[]]
+    assert reason_codes(contributions, MATRIX[:1], WORDINGS, top=0) == [[]]
 
 
 def test_repeated_wording_is_given_once() -> None:
-    names = ["reopen_rate_30d", "reopen_rate_90d", "contacts_per_case_30d", "handle_seconds_mean_30d",
-             "tenure_days"]
-    values = pd.DataFrame({name: [np.nan] for name in names[:-1]} | {"tenure_days": [40.0]})
+    names = ("reopen_rate_30d", "reopen_rate_90d", "contacts_per_case_30d", "handle_seconds_mean_30d",
+             "tenure_days")
+    space = FeatureSpace(numeric=names, categories={})
+    matrix = np.array([[np.nan, np.nan, np.nan, np.nan, 40.0]])
+    wordings = column_wordings(space, CATALOGUE)
     contributions = np.array([[0.5, 0.4, 0.3, 0.2, 0.1]])
-    assert reason_codes(contributions, names, values) == [[
+    assert reason_codes(contributions, matrix, wordings) == [[
         "no case resolved in 30 days", "no case resolved in 90 days", "no service contact in 30 days"]]
     contributions = np.array([[0.5, 0.1, 0.4, 0.3, 0.2]])  # the two "no service contact" are adjacent
-    assert reason_codes(contributions, names, values) == [[
+    assert reason_codes(contributions, matrix, wordings) == [[
         "no case resolved in 30 days", "no service contact in 30 days", "customer for 40 days"]]
 
 
 def test_random_rows_keep_only_positive_features_in_descending_order() -> None:
     rng = np.random.default_rng(9)
-    names = [f"feature_{i}" for i in range(12)]
-    values = pd.DataFrame(rng.integers(0, 10_000, (200, 12)), columns=names)  # unique-ish, so texts differ
+    names = tuple(f"feature_{i}" for i in range(12))  # not in the catalogue: worded "feature_3 = 4242"
+    matrix = rng.integers(0, 10_000, (200, 12)).astype(float)  # unique-ish, so texts differ
     contributions = rng.normal(0, 1, (200, 12))
     contributions[rng.uniform(size=contributions.shape) < 0.1] = np.nan
-    for row, reasons in enumerate(reason_codes(contributions, names, values)):
+    wordings = column_wordings(FeatureSpace(numeric=names, categories={}), CATALOGUE)
+    for row, reasons in enumerate(reason_codes(contributions, matrix, wordings)):
         expected = [j for j in np.argsort(-np.nan_to_num(contributions[row], nan=-1.0), kind="stable")
                     if contributions[row, j] > 0][:3]
-        assert reasons == [f"feature_{j} = {values.iloc[row, j]}" for j in expected]
+        assert reasons == [f"feature_{j} = {int(matrix[row, j])}" for j in expected]
 
 
 def test_inputs_are_checked() -> None:
-    contributions = np.zeros((3, len(NAMES)))
+    contributions = np.zeros(MATRIX.shape)
     with pytest.raises(ValueError, match="bias column"):
-        reason_codes(np.zeros((3, len(NAMES) + 1)), NAMES, VALUES)
-    with pytest.raises(ValueError, match="values has 2 rows"):
-        reason_codes(contributions, NAMES, VALUES.iloc[:2])
-    with pytest.raises(ValueError, match="no column for features"):
-        reason_codes(contributions, [*NAMES[:-1], "segment=basic"], VALUES)
+        reason_codes(np.zeros((3, MATRIX.shape[1] + 1)), MATRIX, WORDINGS)
+    with pytest.raises(ValueError, match="matrix has shape"):
+        reason_codes(contributions, MATRIX[:2], WORDINGS)
+    with pytest.raises(ValueError, match="top must be"):
+        reason_codes(contributions, MATRIX, WORDINGS, top=-1)
