@@ -8,26 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from features.build import FeatureConfig
-
-if TYPE_CHECKING:
-    from training.pipeline import TrainReport
-from retain.contract import contract_markdown
-from retain.csv_export import csv_text
 from retain.errors import RetainError
-from retain.ingest import DataSet, Problem, ValidationFailed, load
-from retain.sample import read_truth, write_sample
-from retain.settings import Settings
-from retain.simulate import generate as simulate
-from retain.span import check_as_of
-from retain.storage import atomic_write, write_table
-from retain.summary import summarize
 from retain.terminal import Output
+
+if TYPE_CHECKING:  # imported where used: `retain --help` and `retain validate` load no engine or ML library
+    from features.build import FeatureConfig
+    from retain.ingest import DataSet, Problem
+    from retain.settings import Settings
+    from training.pipeline import TrainReport
 
 app = typer.Typer(
     help="retain: customer lifetime value and churn prediction from transactions and service interactions.",
@@ -44,6 +35,12 @@ Quarantine = Annotated[
     Path | None,
     typer.Option("--quarantine", help="Write bad rows with their reasons here and go on with the good ones."),
 ]
+
+
+def _settings() -> Settings:
+    from retain.settings import Settings
+
+    return Settings()
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -67,6 +64,8 @@ def _print_problems(problems: list[Problem]) -> None:
 
 def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None) -> DataSet:
     """The check every command starts with: refuse bad data with a full report, or quarantine bad rows."""
+    from retain.ingest import ValidationFailed, load
+
     try:
         data = load(data_dir, quarantine)
     except ValidationFailed as failure:
@@ -86,6 +85,10 @@ def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = 
 def _write_report(problems: list[Problem], path: Path) -> None:
     """The problem list as CSV for a spreadsheet (cell values echo the input, so through retain.csv_export), or
     as Parquet by the file's suffix."""
+    from retain.csv_export import csv_text
+    from retain.ingest import Problem
+    from retain.storage import atomic_write, write_table
+
     fields = list(Problem.model_fields)
     rows = [[getattr(problem, name) for name in fields] for problem in problems]
     if path.suffix == ".csv":
@@ -104,7 +107,10 @@ def generate(
     table_format: Annotated[str, typer.Option("--format", help="parquet or csv for the input tables.")] = "parquet",
 ) -> None:
     """Simulate sample data with known ground truth (truth.parquet is for evaluation only)."""
-    settings = Settings()
+    from retain.sample import write_sample
+    from retain.simulate import generate as simulate
+
+    settings = _settings()
     if table_format not in ("parquet", "csv"):
         raise RetainError(f"--format must be parquet or csv, not {table_format!r}")
     fmt: Literal["parquet", "csv"] = "csv" if table_format == "csv" else "parquet"
@@ -127,7 +133,10 @@ def validate(
     report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV.")] = None,
 ) -> None:
     """Check the input tables against the data contract and summarise them."""
-    data_dir = data_dir or Settings().data_dir
+    from retain.sample import read_truth
+    from retain.summary import summarize
+
+    data_dir = data_dir or _settings().data_dir
     data = load_checked(data_dir, quarantine, report)
     summary = summarize(data, read_truth(data_dir))
     title = f"{escape(str(data_dir))}: valid" + (
@@ -143,13 +152,17 @@ def validate(
 @app.command()
 def contract() -> None:
     """Print the data contract (the input tables and their rules) as Markdown."""
+    from retain.contract import contract_markdown
+
     typer.echo(contract_markdown())
 
 
 def _inputs(data: Path | None, as_of: str, quarantine: Path | None) -> tuple[Settings, Path, dt.date, DataSet]:
     """What every data command starts with: settings, the data folder, the cutoff day and the checked tables,
     the cutoff inside the days the tables cover (`retain.span`)."""
-    settings = Settings()
+    from retain.span import check_as_of
+
+    settings = _settings()
     data_dir = data or settings.data_dir
     cutoff = _parse_day(as_of, "--as-of")
     dataset = load_checked(data_dir, quarantine)
@@ -173,6 +186,9 @@ def features(
     sentiment: Annotated[bool, typer.Option(help="Score interaction text (cached next to the data).")] = True,
 ) -> None:
     """Compute per-customer features as of a cutoff day and write them as Parquet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from features.build import FeatureConfig
     from features.snapshot import write_snapshot
 
     settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
@@ -222,10 +238,11 @@ def catalogue(
     sentiment: Annotated[bool, typer.Option(help="Include the sentiment family.")] = True,
 ) -> None:
     """Print the feature catalogue (every feature with its one-line definition) as Markdown."""
+    from features.build import FeatureConfig
     from features.build import catalogue as feature_catalogue
     from features.catalogue import markdown
 
-    typer.echo(markdown(feature_catalogue(FeatureConfig.from_settings(Settings()), sentiment)))
+    typer.echo(markdown(feature_catalogue(FeatureConfig.from_settings(_settings()), sentiment)))
 
 
 @app.command("import-cdnow")
@@ -234,6 +251,7 @@ def import_cdnow(
 ) -> None:
     """Convert the CDNOW log shipped with lifetimes into retain's contract (empty interactions)."""
     from retain.cdnow import cdnow_tables
+    from retain.sample import write_sample
 
     sample = cdnow_tables()
     for path in write_sample(sample, out):
@@ -250,6 +268,7 @@ def train(
     quarantine: Quarantine = None,
 ) -> None:
     """Train the churn and CLV models, track them in MLflow, promote them only if they beat the champion."""
+    from retain.sample import read_truth
     from training.pipeline import train as train_models
 
     settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
@@ -301,7 +320,7 @@ def compare(
     """Compare the training runs of an experiment side by side, best first, with the champions marked."""
     from training import experiments, tracking
 
-    settings = Settings()
+    settings = _settings()
     if experiment:
         settings = settings.model_copy(update={"experiment": experiment})
     client = tracking.open_store(settings)
@@ -404,7 +423,7 @@ def serve(
     from serving.app import create_app
 
     changes = {k: v for k, v in {"data_dir": data, "api_keys_file": keys_file}.items() if v is not None}
-    settings = Settings().model_copy(update=changes)
+    settings = _settings().model_copy(update=changes)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = {"host": host or settings.api_host, "port": port or settings.api_port, "access_log": False}
     console.print(f"Serving on http://{options['host']}:{options['port']} (docs at /docs)")
@@ -426,7 +445,7 @@ def api_key(
 
     if role not in ROLES:
         raise RetainError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
-    path = keys_file or Settings().api_keys_file
+    path = keys_file or _settings().api_keys_file
     if path is None:
         raise RetainError("no keys file: pass --keys-file FILE or set RETAIN_API_KEYS_FILE")
     key = add_key(path, role)  # type: ignore[arg-type]
@@ -440,8 +459,14 @@ def main() -> None:
     except RetainError as error:
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise SystemExit(2) from None
-    except ValidationError as error:  # a bad RETAIN_* variable or .env entry is a user mistake too
-        if error.title != Settings.__name__:
-            raise
+    except Exception as error:
+        from pydantic import ValidationError
+
+        if not isinstance(error, ValidationError) or error.title != "Settings":  # a bad RETAIN_* variable or
+            raise  # .env entry is a user mistake too; anything else is not
         errors.print(f"[red]error:[/red] invalid setting: {escape(str(error))}")
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

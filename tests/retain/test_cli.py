@@ -283,3 +283,29 @@ def test_at_risk_list_in_a_pipe_keeps_every_row_on_one_line(tmp_path: Path, caps
     first = next(line for line in lines if "C-[vip]-0000001-WITH-A-RATHER-LONG-IDENTIFIER" in line)
     assert "; ".join(reasons) in first and "91%" in first and "1,123.40" in first
     assert len([line for line in lines if "C2" in line]) == 1
+
+
+HEAVY = ("pydantic", "pandas", "numpy", "pandera", "ibis", "duckdb", "xgboost", "sklearn", "lifetimes", "mlflow",
+         "matplotlib", "scipy")
+LOADED = "import json, runpy, sys\nsys.argv = ['retain', *sys.argv[1:]]\n" \
+         "try:\n    runpy.run_module('retain.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n" \
+         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+
+
+def _libraries_loaded(*args: str | Path, cwd: Path) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", LOADED, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+    import json
+
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_help_loads_no_data_or_ml_library(tmp_path: Path) -> None:
+    """`retain --help` stays instant: nothing heavier than typer and rich (pydantic alone costs ~0.25 s)."""
+    assert _libraries_loaded("--help", cwd=tmp_path) & set(HEAVY) == set()
+
+
+def test_validate_loads_no_ml_library(generated: Path, tmp_path: Path) -> None:
+    loaded = _libraries_loaded("validate", generated, cwd=tmp_path)
+    assert {"pandas", "pandera"} <= loaded  # it did validate
+    assert loaded & {"ibis", "duckdb", "xgboost", "sklearn", "lifetimes", "mlflow", "matplotlib"} == set()
