@@ -35,6 +35,9 @@ def catalogue(windows: Sequence[int], repeat_contact_days: int = 7) -> list[Feat
         # a total (sum of each contact's transfers), but of whole numbers: an integer column
         *windowed(family, "total", "transfers", "Transfers between agents in the last {w} days.", windows,
                   unit="transfers", dtype_override="int64", actionable=True, reason=_words(wording.transfers)),
+        *windowed(family, "rate", "transfers_per_contact", "Transfers between agents per contact, last {w} days.",
+                  windows, unit="transfers per contact", actionable=True,
+                  reason=_words(wording.transfers_per_contact)),
         *windowed(family, "count", "channel_switches",
                   "Contacts in the last {w} days on another channel than the case's previous contact.", windows,
                   unit="contacts", actionable=True, reason=_words(wording.channel_switches)),
@@ -84,6 +87,7 @@ def _contact_windows(c: ir.Table, cutoff: Cutoff, w: int) -> dict[str, ir.Value]
         f"contacts_per_case_{w}d": contacts.cast("float64") / cases.nullif(0).cast("float64"),
         f"repeat_contacts_{w}d": c.count(where=inside & c.is_repeat),
         f"transfers_{w}d": c.transfers.sum(where=inside).fill_null(0),
+        f"transfers_per_contact_{w}d": c.transfers.cast("float64").mean(where=inside),
         f"channel_switches_{w}d": c.count(where=inside & c.is_channel_switch),
         f"ces_mean_{w}d": c.ces_known.cast("float64").mean(where=inside),
         f"low_effort_share_{w}d": (c.ces_known >= LOW_EFFORT_MIN_CES).cast("float64").mean(where=inside),

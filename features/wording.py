@@ -141,6 +141,10 @@ def transfers(v: float, w: str) -> str:
     return f"{count(v, 'transfer')} between agents{w}"
 
 
+def transfers_per_contact(v: float, w: str) -> str:
+    return f"{v:.1f} transfers per contact{w}"
+
+
 def channel_switches(v: float, w: str) -> str:
     n = round(v)
     times = "once" if n == 1 else f"{n} times"

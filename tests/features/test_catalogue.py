@@ -14,7 +14,8 @@ CONFIG = FeatureConfig(windows=(7, 30, 90))
 ENTRIES = catalogue(CONFIG)
 WEEKS = {f.name: f for f in catalogue(FeatureConfig(unit="W"))}
 ACTIONABLE_STEMS = {  # what a retention team can change through the service it gives
-    "contacts_per_case", "repeat_contacts", "transfers", "channel_switches", "many_contact_case_share",
+    "contacts_per_case", "repeat_contacts", "transfers", "transfers_per_contact", "channel_switches",
+    "many_contact_case_share",
     "ces_mean", "low_effort_share", "ces_last", "handle_seconds_mean", "first_contact_resolution_rate",
     "reopen_rate", "median_hours_to_resolve", "open_cases", "oldest_open_case_days", "sentiment_last",
 }
