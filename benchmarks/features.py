@@ -57,13 +57,12 @@ from ibis.backends import BaseBackend
 from features import io
 from features.build import FeatureConfig, build_features
 from features.cutoff import Cutoff
-from features.rfm import TimeUnit, rfm_features
+from features.rfm import RFM_COLUMNS, TimeUnit, rfm_features
 from retain.sample import write_sample
 from retain.simulate import generate
 
 WINDOWS = (30, 90, 365)
 UNIT: TimeUnit = "D"
-RFM_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 TOLERANCE = 1e-9
 SPEED_TARGET = 20.0
 BUILD_TARGET_S = 60.0

@@ -50,17 +50,24 @@ def catalogue(windows: Sequence[int], unit: TimeUnit = "D") -> list[Feature]:
     ]
 
 
-def _period_start(day: dt.date, unit: TimeUnit) -> dt.date:
+def period_start(day: dt.date, unit: TimeUnit) -> dt.date:
+    """The first day of the purchase period holding `day` (weeks start on Monday)."""
     return day - dt.timedelta(days=day.weekday()) if unit == "W" else day
+
+
+def period_spend(transactions: ir.Table, unit: TimeUnit) -> ir.Table:
+    """One row per customer and purchase period with a purchase (customer_id, period = its first day, spend =
+    the period's summed spend): several purchases in one period are one purchase period (lifetimes)."""
+    return transactions.group_by(
+        customer_id=transactions.customer_id, period=transactions.timestamp.truncate(unit).date()
+    ).aggregate(spend=transactions.amount.sum())
 
 
 def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
                  unit: TimeUnit = "D") -> ir.Table:
     """One row per customer with a purchase at or before the cutoff."""
     known = transactions.filter(cutoff.known(transactions.timestamp))
-    periods = known.group_by(
-        customer_id=known.customer_id, period=known.timestamp.truncate(unit).date()
-    ).aggregate(spend=known.amount.sum())
+    periods = period_spend(known, unit)
     # Repeat spend is all spend minus the first period's (arg_min: the earliest period row's spend): two plain
     # group-bys instead of a window over every period (RFM at 1M customers: 1.1 s instead of 1.5-2.5 s).
     summary = periods.group_by("customer_id").aggregate(
@@ -69,7 +76,7 @@ def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
         last_period=periods.period.max(),
         repeat_spend=periods.spend.sum() - periods.spend.argmin(periods.period),
     )
-    cutoff_period = ibis.date(_period_start(cutoff.as_of, unit))
+    cutoff_period = ibis.date(period_start(cutoff.as_of, unit))
     per_unit = DAYS_PER_UNIT[unit]
     rfm = summary.select(
         "customer_id",

@@ -16,8 +16,6 @@ import math
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import ibis
@@ -156,47 +154,19 @@ def catalogue(windows: Sequence[int]) -> list[Feature]:
     ]
 
 
-@dataclass(frozen=True)
-class _Instant:
-    """A cutoff at an exact moment: what happened at or before `at` is known; a window of w days covers
-    (at - w days, at]. Same methods as `features.cutoff.Cutoff`, so the aggregates work with either."""
-
-    at: datetime
-
-    def known(self, stamp: ir.TimestampValue) -> ir.BooleanValue:
-        return stamp <= ibis.timestamp(self.at)
-
-    def between(self, stamp: ir.TimestampValue, newest_days: int, oldest_days: int) -> ir.BooleanValue:
-        return ((stamp > ibis.timestamp(self.at - timedelta(days=oldest_days)))
-                & (stamp <= ibis.timestamp(self.at - timedelta(days=newest_days))))
-
-
-def _bounds(as_of: datetime | date | Cutoff) -> Cutoff | _Instant:
-    """A datetime is an exact moment (naive UTC, like ingested timestamps); a date or a `Cutoff` means the
-    whole day, as in the other families, so the feature table has one notion of "known"."""
-    if isinstance(as_of, Cutoff):
-        return as_of
-    if not isinstance(as_of, datetime):
-        return Cutoff(as_of)
-    stamp = pd.Timestamp(as_of)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return _Instant(stamp.to_pydatetime())
-
-
-def _aggregates(past: ir.Table, bounds: Cutoff | _Instant, windows: Sequence[int]) -> dict[str, ir.Value]:
+def _aggregates(past: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> dict[str, ir.Value]:
     """Windowed means, minima and negative shares, and the trend, as aggregates over `past`."""
     score = past.sentiment
     negative = ibis.ifelse(score <= NEGATIVE_AT, 1.0, 0.0)  # a null score lands in "else": masked below
     scored = score.notnull()
     columns: dict[str, ir.Value] = {}
     for w in windows:
-        inside = bounds.between(past.opened_at, 0, w)
+        inside = cutoff.between(past.opened_at, 0, w)
         columns[f"sentiment_mean_{w}d"] = score.mean(where=inside)
         columns[f"sentiment_min_{w}d"] = score.min(where=inside)
         columns[f"negative_share_{w}d"] = negative.mean(where=inside & scored)
-    recent = score.mean(where=bounds.between(past.opened_at, 0, TREND_RECENT_DAYS))
-    base = score.mean(where=bounds.between(past.opened_at, TREND_RECENT_DAYS,
+    recent = score.mean(where=cutoff.between(past.opened_at, 0, TREND_RECENT_DAYS))
+    base = score.mean(where=cutoff.between(past.opened_at, TREND_RECENT_DAYS,
                                            TREND_RECENT_DAYS + TREND_BASE_DAYS))
     columns["sentiment_trend"] = recent - base  # null when either side is
     return columns
@@ -213,23 +183,22 @@ def _last_scored(past: ir.Table) -> ir.Table:
     return latest.select("customer_id", sentiment_last=latest.sentiment)
 
 
-def sentiment_features(scored: ir.Table, as_of: datetime | date | Cutoff, windows: Sequence[int]) -> ir.Table:
-    """Per-customer sentiment features at cutoff `as_of`, from interactions with a `sentiment` score.
+def sentiment_features(scored: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:
+    """Per-customer sentiment features at `cutoff`, from interactions with a `sentiment` score.
 
     `scored` needs customer_id, interaction_id, opened_at (timestamp, naive UTC) and sentiment (float64,
-    null or NaN where there was no text). Only interactions known at the cutoff count, so the same function
-    builds training sets (past cutoffs) and scoring sets (today) without leakage. A datetime `as_of` is an
-    exact moment: opened_at <= as_of is known and a w-day window is (as_of - w days, as_of]; a date (or a
-    `Cutoff`) means the end of that day, as in the other families. One row per customer with at least one
-    known interaction; a customer whose contacts carried no text gets nulls, not zeros.
+    null or NaN where there was no text). Only interactions known at the cutoff (opened by the end of its day)
+    count, so the same function builds training sets (past cutoffs) and scoring sets (today) without leakage;
+    a w-day window is the w days up to the end of the cutoff day, as in the other families. One row per
+    customer with at least one known interaction; a customer whose contacts carried no text gets nulls, not
+    zeros.
     """
     windows = list(windows)
     if not windows or any(int(w) != w or w <= 0 for w in windows) or len(set(windows)) != len(windows):
         raise ValueError(f"windows must be distinct positive whole days, got {windows}")
-    bounds = _bounds(as_of)
     sentiment = scored.sentiment.cast("float64")
     clean = scored.mutate(sentiment=ibis.ifelse(sentiment.isnan(), ibis.null("float64"), sentiment))
-    past = clean.filter(bounds.known(clean.opened_at))
-    per_customer = past.group_by("customer_id").aggregate(**_aggregates(past, bounds, windows))
+    past = clean.filter(cutoff.known(clean.opened_at))
+    per_customer = past.group_by("customer_id").aggregate(**_aggregates(past, cutoff, windows))
     joined = per_customer.left_join(_last_scored(past), "customer_id")
     return joined.select("customer_id", *[feature.name for feature in catalogue(windows)])

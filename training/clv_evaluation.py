@@ -1,84 +1,52 @@
 """How good a CLV model is: fit on a calibration period, predict the following holdout period, and compare.
 
-Transactions become integer day/period numbers first, so the calibration RFM and the holdout outcomes are
-computed vectorised (matching lifetimes' calibration_and_holdout_data, which fails on pandas 3).
+The calibration RFM is `features.rfm.rfm_features` at the calibration cutoff, the very expression the feature
+table (and so scoring) is built from; this module only counts what happened in the holdout after it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
+import ibis.expr.types as ir
 import pandas as pd
 
+from features.cutoff import Cutoff
+from features.rfm import DAYS_PER_UNIT, RFM_COLUMNS, period_spend, period_start, rfm_features
 from models.clv import ClvModel, TimeUnit
 from training.clv import DEFAULT_PENALIZERS, fit_clv
 from training.metrics import mae, relative_aggregate_error, rmse
 
 
-def purchase_periods(transactions: pd.DataFrame, unit: TimeUnit) -> pd.DataFrame:
-    """Each transaction's day and period as integers (days since 1970-01-01; Monday-based weeks for "W"):
-    the periods lifetimes' `to_period(freq)` gives, as plain integers so everything after is vectorised."""
-    missing = [c for c in ("customer_id", "timestamp", "amount") if c not in transactions.columns]
-    if missing:
-        raise ValueError(f"transactions lack columns {missing}")
-    stamps = pd.to_datetime(transactions["timestamp"], format="ISO8601")  # the contract: ISO 8601
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    day = stamps.to_numpy().astype("datetime64[D]").astype(np.int64)
-    period = day if unit == "D" else (day + 3) // 7  # 1969-12-29, a Monday, is day -3
-    return pd.DataFrame({"customer_id": transactions["customer_id"].to_numpy(), "day": day,
-                         "period": period, "amount": transactions["amount"].to_numpy(dtype=float)})
-
-
-def _day(value: object) -> int:
-    return int(np.datetime64(pd.Timestamp(value).date(), "D").astype(np.int64))
-
-
-def _period(day: int, unit: TimeUnit) -> int:
-    return day if unit == "D" else (day + 3) // 7
-
-
-def _per_period(events: pd.DataFrame) -> pd.DataFrame:
-    """Several purchases in one period count as one purchase period with their summed spend (lifetimes)."""
-    return events.groupby(["customer_id", "period"], sort=False)["amount"].sum().reset_index()
-
-
-def calibration_holdout(transactions: pd.DataFrame, calibration_end: object, holdout_end: object,
+def calibration_holdout(transactions: ir.Table, calibration_end: dt.date, holdout_end: dt.date,
                         unit: TimeUnit) -> pd.DataFrame:
-    """Calibration RFM of customers who bought by the end of day `calibration_end`, with their holdout
-    purchase periods (frequency_holdout), spend (spend_holdout, monetary_value_holdout = spend per holdout
-    period) in the days after it up to the end of `holdout_end`, and duration_holdout in units.
+    """Calibration RFM of customers who bought by the end of day `calibration_end` (`rfm_features` at that
+    cutoff), with their holdout purchase periods (frequency_holdout), spend (spend_holdout,
+    monetary_value_holdout = spend per holdout period) in the days after it up to the end of `holdout_end`,
+    and duration_holdout in units; indexed by customer_id, sorted.
 
-    Matches lifetimes' calibration_and_holdout_data(freq=unit) for day-stamped data, computed vectorised
-    because that function fails on pandas 3 without a monetary column.
+    `transactions` needs customer_id, timestamp (naive UTC, as ingested) and amount. Matches lifetimes'
+    calibration_and_holdout_data(freq=unit) for day-stamped data (which fails on pandas 3 without a monetary
+    column).
     """
-    events = purchase_periods(transactions, unit)
-    cal_day, hold_day = _day(calibration_end), _day(holdout_end)
-    if hold_day <= cal_day:
+    if holdout_end <= calibration_end:
         raise ValueError("holdout_end must be after calibration_end")
-    cal = _per_period(events[events["day"] <= cal_day])
-    first = cal.groupby("customer_id")["period"].transform("min")
-    cal["repeat_spend"] = cal["amount"].where(cal["period"] != first, 0.0)
-    per = cal.groupby("customer_id").agg(n=("period", "size"), first=("period", "min"),
-                                         last=("period", "max"), repeat_spend=("repeat_spend", "sum"))
-    repeats = per["n"] - 1
-    frame = pd.DataFrame({
-        "frequency": repeats.astype(float),
-        "recency": (per["last"] - per["first"]).astype(float),
-        "T": (_period(cal_day, unit) - per["first"]).astype(float),
-        "monetary_value": (per["repeat_spend"] / repeats.where(repeats > 0)).fillna(0.0),
-    })
-    hold = _per_period(events[(events["day"] > cal_day) & (events["day"] <= hold_day)])
-    held = hold.groupby("customer_id").agg(frequency_holdout=("period", "size"),
-                                           spend_holdout=("amount", "sum"))
-    frame = frame.join(held, how="left").fillna({"frequency_holdout": 0.0, "spend_holdout": 0.0})
-    frame["frequency_holdout"] = frame["frequency_holdout"].astype(float)
+    calibration, holdout = Cutoff(calibration_end), Cutoff(holdout_end)
+    rfm = rfm_features(transactions, calibration, (), unit).select("customer_id", *RFM_COLUMNS)
+    stamp = transactions.timestamp
+    later = period_spend(transactions.filter(holdout.known(stamp) & ~calibration.known(stamp)), unit)
+    held = later.group_by("customer_id").aggregate(frequency_holdout=later.count(),
+                                                   spend_holdout=later.spend.sum())
+    joined = rfm.left_join(held, "customer_id")
+    frame = joined.select(*rfm.columns, held.frequency_holdout, held.spend_holdout).to_pandas()
+    frame = frame.set_index("customer_id").sort_index()
+    frame = frame.fillna({"frequency_holdout": 0.0, "spend_holdout": 0.0}).astype("float64")
     frame["monetary_value_holdout"] = (frame["spend_holdout"] / frame["frequency_holdout"].where(
         frame["frequency_holdout"] > 0)).fillna(0.0)
-    frame["duration_holdout"] = float(_period(hold_day, unit) - _period(cal_day, unit))
-    frame.index.name = "customer_id"
+    periods = (period_start(holdout_end, unit) - period_start(calibration_end, unit)).days
+    frame["duration_holdout"] = float(periods // DAYS_PER_UNIT[unit])
     return frame
 
 
@@ -119,7 +87,7 @@ class ClvEvaluation:
     metrics: dict[str, float]
 
 
-def evaluate_clv(transactions: pd.DataFrame, calibration_end: object, holdout_end: object, unit: TimeUnit,
+def evaluate_clv(transactions: ir.Table, calibration_end: dt.date, holdout_end: dt.date, unit: TimeUnit,
                  penalizers: Sequence[float] = DEFAULT_PENALIZERS) -> ClvEvaluation:
     """Fit on the calibration period and score the predictions against the holdout period."""
     frame = calibration_holdout(transactions, calibration_end, holdout_end, unit)

@@ -13,7 +13,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from models.clv import ClvModel, TimeUnit
-from training.clv_evaluation import purchase_periods
+
+
+def purchase_periods(transactions: pd.DataFrame, unit: TimeUnit) -> pd.DataFrame:
+    """Each transaction's day and period as integers (days since 1970-01-01; Monday-based weeks for "W"):
+    the periods lifetimes' `to_period(freq)` gives, as plain integers so the curve below is vectorised."""
+    missing = [c for c in ("customer_id", "timestamp", "amount") if c not in transactions.columns]
+    if missing:
+        raise ValueError(f"transactions lack columns {missing}")
+    stamps = pd.to_datetime(transactions["timestamp"], format="ISO8601")  # the contract: ISO 8601
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    day = stamps.to_numpy().astype("datetime64[D]").astype(np.int64)
+    period = day if unit == "D" else (day + 3) // 7  # 1969-12-29, a Monday, is day -3
+    return pd.DataFrame({"customer_id": transactions["customer_id"].to_numpy(), "day": day,
+                         "period": period, "amount": transactions["amount"].to_numpy(dtype=float)})
 
 
 def holdout_by_calibration_frequency(frame: pd.DataFrame, max_frequency: int = 7) -> pd.DataFrame:

@@ -127,7 +127,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
     ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
     say("fitting the CLV model")
-    clv = evaluate_clv(data.transactions, plan.test, as_of, config.unit)
+    clv = evaluate_clv(sources.transactions, plan.test, as_of, config.unit)
 
     say("evaluating on the test cutoff")
     labels = test[LABEL].to_numpy()

@@ -13,7 +13,7 @@ import pandas.testing as pdt
 import pytest
 
 from features.cutoff import Cutoff
-from features.rfm import rfm_features
+from features.rfm import RFM_COLUMNS, rfm_features
 from retain.cdnow import cdnow_tables
 from retain.contract import INTERACTIONS, TRANSACTIONS, empty_table
 from retain.ingest import load
@@ -22,7 +22,7 @@ from retain.simulate import SampleData
 from tests.features.conftest import as_contract, run
 
 AS_OF = dt.date(1998, 6, 30)  # the last day of the log
-RFM_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
+RFM = list(RFM_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,11 @@ def test_rfm_equals_lifetimes_on_cdnow(cdnow: SampleData, unit: str,
                                        lifetimes_summary: Callable[..., pd.DataFrame]) -> None:
     transactions = as_contract(cdnow.transactions, TRANSACTIONS)
     ours = run(rfm_features(ibis.memtable(transactions), Cutoff(AS_OF), (30,), unit))  # type: ignore[arg-type]
-    ours = ours[RFM_COLUMNS]
+    ours = ours[RFM]
     ours.index = ours.index.astype(object)
     expected = lifetimes_summary(cdnow.transactions, "customer_id", "timestamp", "amount",
                                  observation_period_end=pd.Timestamp(AS_OF), freq=unit)
-    expected = expected[RFM_COLUMNS].astype("float64").sort_index()
+    expected = expected[RFM].astype("float64").sort_index()
     expected.index = expected.index.astype(object)
     assert len(ours) == 23_570
     pdt.assert_index_equal(ours.index, expected.index, check_names=False)

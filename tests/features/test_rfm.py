@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.cutoff import Cutoff
-from features.rfm import rfm_features
+from features.rfm import RFM_COLUMNS, rfm_features
 from retain.contract import TRANSACTIONS
 from retain.simulate import generate
 from tests.features.conftest import as_contract, run, transactions
@@ -23,7 +23,7 @@ from tests.features.conftest import as_contract, run, transactions
 AS_OF = dt.date(2024, 3, 27)
 WINDOWS = (30, 90)
 Summary = Callable[..., pd.DataFrame]
-RFM_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
+RFM = list(RFM_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_rfm_by_hand(tx: pd.DataFrame, unit: str, expected: dict[str, tuple[floa
     out = run(rfm_features(ibis.memtable(tx), Cutoff(AS_OF), WINDOWS, unit))  # type: ignore[arg-type]
     assert list(out.index) == ["A", "B"], "C bought only after as_of: no RFM row"
     for customer, values in expected.items():
-        assert tuple(out.loc[customer, RFM_COLUMNS]) == pytest.approx(values, abs=1e-12), (unit, customer)
+        assert tuple(out.loc[customer, RFM]) == pytest.approx(values, abs=1e-12), (unit, customer)
 
 
 def test_windows_and_days_since_by_hand(tx: pd.DataFrame) -> None:
@@ -95,13 +95,13 @@ def lifetimes_reference(summary: Summary, frame: pd.DataFrame, as_of: dt.date, u
     reference = summary(known, "customer_id", "timestamp", "amount",
                         observation_period_end=pd.Timestamp(as_of), freq=unit)
     reference.index = reference.index.astype("string")
-    return reference[RFM_COLUMNS].astype("float64").sort_index()
+    return reference[RFM].astype("float64").sort_index()
 
 
 def ours(frame: pd.DataFrame, as_of: dt.date, unit: str) -> pd.DataFrame:
     out = run(rfm_features(ibis.memtable(frame), Cutoff(as_of), WINDOWS, unit))  # type: ignore[arg-type]
     out.index = out.index.astype("string")
-    return out[RFM_COLUMNS]
+    return out[RFM]
 
 
 @pytest.fixture(scope="module")

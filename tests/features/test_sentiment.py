@@ -27,14 +27,18 @@ from retain.simulate import SampleData
 from tests.features.conftest import run
 
 NAN = math.nan
-AS_OF = dt.datetime(2024, 6, 30, 12, 0)
+AS_OF = dt.date(2024, 6, 30)
+CUTOFF = Cutoff(AS_OF)
+END = CUTOFF.end  # 2024-07-01 00:00, the first moment not known at the cutoff
+TICK = dt.timedelta(microseconds=1)  # the timestamps' resolution
 WINDOWS = (30, 90, 365)
 HAPPY = "Hi, thanks so much for the quick help. All sorted now, brilliant!"
 ANGRY = "This is absolutely ridiculous! Worst service I have ever had. I am leaving for a competitor."
 
 
 def ago(days: float) -> dt.datetime:
-    return AS_OF - dt.timedelta(days=days)
+    """`days` days before the end of the cutoff day (the start of a `days`-day window)."""
+    return END - dt.timedelta(days=days)
 
 
 def scored_log(rows: Sequence[tuple[str, str, dt.datetime, float | None]]) -> pd.DataFrame:
@@ -42,21 +46,21 @@ def scored_log(rows: Sequence[tuple[str, str, dt.datetime, float | None]]) -> pd
     return frame.astype({"opened_at": "datetime64[us]", "sentiment": "float64"})
 
 
-def features(log: pd.DataFrame, as_of: dt.datetime | dt.date | Cutoff = AS_OF,
-             windows: Sequence[int] = WINDOWS) -> pd.DataFrame:
-    return run(sentiment_features(ibis.memtable(log), as_of, windows))
+def features(log: pd.DataFrame, cutoff: Cutoff = CUTOFF, windows: Sequence[int] = WINDOWS) -> pd.DataFrame:
+    return run(sentiment_features(ibis.memtable(log), cutoff, windows))
 
 
-# A: a1 exactly at the cutoff (counts), a3 exactly 30 days back (outside the 30-day window, inside the trend's
-#    base period 30..120 days), a4 without text, a7 after the cutoff (must not count).
-# B: only a contact after the cutoff (by one second): absent.
+# A: a1 at the last moment of the cutoff day (counts), a3 a moment before the 30 days up to the end of that day
+#    (outside the 30-day window, inside the trend's base period 30..120 days), a4 without text, a7 after the
+#    cutoff (must not count).
+# B: only a contact at the midnight after the cutoff day: absent.
 # C: one contact, no text: present, every feature missing.
 # D: two contacts at the same moment: the tie goes to the higher interaction_id (I8).
 LOG = scored_log([
-    ("A", "a1", ago(0), 0.4), ("A", "a2", ago(20), -0.6), ("A", "a3", ago(30), -0.2),
+    ("A", "a1", END - TICK, 0.4), ("A", "a2", ago(20), -0.6), ("A", "a3", ago(30) - TICK, -0.2),
     ("A", "a4", ago(60), None), ("A", "a5", ago(100), 0.2), ("A", "a6", ago(200), -0.1),
     ("A", "a7", ago(-5), 0.9),
-    ("B", "b1", AS_OF + dt.timedelta(seconds=1), 0.5),
+    ("B", "b1", END, 0.5),
     ("C", "c1", ago(10), None),
     ("D", "I7", ago(1), 0.3), ("D", "I8", ago(1), -0.3),
 ])
@@ -117,7 +121,7 @@ def test_features_match_hand_computed_values() -> None:
 
 
 def test_columns_are_the_catalogue() -> None:
-    table = sentiment_features(ibis.memtable(LOG), AS_OF, (7, 30))
+    table = sentiment_features(ibis.memtable(LOG), CUTOFF, (7, 30))
     names = [f.name for f in catalogue((7, 30))]
     assert table.columns == ("customer_id", *names)
     assert {f.family for f in catalogue(WINDOWS)} == {"sentiment"}
@@ -125,18 +129,34 @@ def test_columns_are_the_catalogue() -> None:
     assert kinds["negative_share_30d"] == "rate" and kinds["sentiment_last"] == "score"
 
 
-def test_a_date_means_the_whole_day_like_the_other_families() -> None:
-    day = dt.date(2024, 6, 30)
+def test_the_whole_cutoff_day_is_known_and_windows_count_back_from_its_end() -> None:
     log = scored_log([
-        ("A", "x1", dt.datetime(2024, 6, 30, 23, 59, 59), -0.5),  # known: same day
+        ("A", "x1", dt.datetime(2024, 6, 30, 23, 59, 59, 999_999), -0.5),  # known: the cutoff day's last moment
         ("A", "x2", dt.datetime(2024, 7, 1), 0.9),                # next midnight: unknown
         ("A", "x3", dt.datetime(2024, 6, 1), 0.5),                # exactly 30 days before the end: inside
-        ("A", "x4", dt.datetime(2024, 5, 31, 23, 59), 0.1),       # just outside the 30 days
+        ("A", "x4", dt.datetime(2024, 5, 31, 23, 59, 59, 999_999), 0.1),  # a moment earlier: outside
     ])
-    for as_of in (day, Cutoff(day)):
-        out = features(log, as_of, (30,))
-        assert out.loc["A", "sentiment_mean_30d"] == pytest.approx(0.0)
-        assert out.loc["A", "sentiment_last"] == -0.5
+    out = features(log, Cutoff(dt.date(2024, 6, 30)), (30,))
+    assert out.loc["A", "sentiment_mean_30d"] == pytest.approx(0.0)
+    assert out.loc["A", "sentiment_min_30d"] == -0.5 and out.loc["A", "negative_share_30d"] == 0.5
+    assert out.loc["A", "sentiment_last"] == -0.5
+    # a day earlier x1 is not known yet, and the 30 days (from 05-31 00:00) hold x4 as well as x3
+    earlier = features(log, Cutoff(dt.date(2024, 6, 29)), (30,))
+    assert earlier.loc["A", "sentiment_mean_30d"] == pytest.approx(0.3)
+    assert earlier.loc["A", "sentiment_last"] == 0.5
+
+
+def test_trend_periods_are_whole_days_back_from_the_end_of_the_cutoff_day() -> None:
+    """Recent: the 30 days up to the end of the cutoff day; base: the 90 days before those."""
+    log = scored_log([
+        ("A", "r", ago(30), 0.8),           # the first moment of the recent 30 days
+        ("A", "b1", ago(30) - TICK, -0.2),  # the last moment of the base period
+        ("A", "b2", ago(120), -0.4),        # the first moment of the base period
+        ("A", "o", ago(120) - TICK, 0.9),   # a moment before it: in neither
+    ])
+    assert features(log, CUTOFF, (30,)).loc["A", "sentiment_trend"] == pytest.approx(0.8 - (-0.3))
+    assert math.isnan(features(log.iloc[1:], CUTOFF, (30,)).loc["A", "sentiment_trend"])  # no recent side
+    assert math.isnan(features(log.iloc[[0, 3]], CUTOFF, (30,)).loc["A", "sentiment_trend"])  # no base side
 
 
 def test_shuffling_rows_changes_nothing() -> None:
@@ -148,23 +168,25 @@ def test_nan_scores_count_as_missing() -> None:
     arrow = pa.Table.from_pandas(LOG, preserve_index=False).set_column(
         3, "sentiment", pa.array(LOG["sentiment"].to_numpy(), from_pandas=False))  # keep NaN as NaN
     assert pa.compute.is_nan(arrow["sentiment"]).to_numpy().any()
-    with_nan = run(sentiment_features(ibis.memtable(arrow), AS_OF, WINDOWS))
+    with_nan = run(sentiment_features(ibis.memtable(arrow), CUTOFF, WINDOWS))
     pd.testing.assert_frame_equal(with_nan, features(LOG))
 
 
 @pytest.mark.parametrize("windows", [(), (0,), (30, 30), (-7,), (1.5,)])
 def test_windows_must_be_distinct_positive_days(windows: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="windows"):
-        sentiment_features(ibis.memtable(LOG), AS_OF, windows)
+        sentiment_features(ibis.memtable(LOG), CUTOFF, windows)
 
 
-def reference(log: pd.DataFrame, as_of: dt.datetime, windows: Sequence[int]) -> pd.DataFrame:
-    """The features computed the slow, obvious way, customer by customer."""
+def reference(log: pd.DataFrame, day: dt.date, windows: Sequence[int]) -> pd.DataFrame:
+    """The features computed the slow, obvious way, customer by customer: known is opened before the midnight
+    after `day`, and a window (newest, oldest) is [that midnight - oldest days, that midnight - newest days)."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
     rows: dict[str, dict[str, float]] = {}
-    for customer, events in log[log["opened_at"] <= as_of].groupby("customer_id"):
+    for customer, events in log[log["opened_at"] < end].groupby("customer_id"):
         def scores(newest: int, oldest: int, events: pd.DataFrame = events) -> pd.Series:
-            inside = ((events["opened_at"] > as_of - dt.timedelta(days=oldest))
-                      & (events["opened_at"] <= as_of - dt.timedelta(days=newest)))
+            inside = ((events["opened_at"] >= end - dt.timedelta(days=oldest))
+                      & (events["opened_at"] < end - dt.timedelta(days=newest)))
             return events.loc[inside, "sentiment"].dropna()
 
         row: dict[str, float] = {}
@@ -182,13 +204,15 @@ def reference(log: pd.DataFrame, as_of: dt.datetime, windows: Sequence[int]) -> 
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).astype("float64")
 
 
+days = st.one_of(st.integers(-400, 10), st.sampled_from((-120, -90, -30, 0)))  # often a window's edge
 moments = st.one_of(
-    st.integers(-400, 10).map(lambda days: AS_OF + dt.timedelta(days=days)),  # whole days: hits boundaries
-    st.integers(-400 * 86_400, 10 * 86_400).map(lambda s: AS_OF + dt.timedelta(seconds=s)),
+    days.map(lambda d: END + dt.timedelta(days=d)),  # midnights: where windows start and end
+    days.map(lambda d: END + dt.timedelta(days=d) - TICK),  # the moment before one
+    st.integers(-400 * 86_400, 10 * 86_400).map(lambda s: END + dt.timedelta(seconds=s)),
 )
 past_events = st.lists(st.tuples(st.sampled_from("ABCD"), moments,
                             st.one_of(st.none(), st.floats(-1, 1, allow_nan=False))), max_size=30)
-later_events = st.lists(st.tuples(st.sampled_from("ABCDE"), st.integers(1, 50 * 86_400),
+later_events = st.lists(st.tuples(st.sampled_from("ABCDE"), st.integers(0, 50 * 86_400),  # from END on
                             st.one_of(st.none(), st.floats(-1, 1, allow_nan=False))), max_size=8)
 
 
@@ -197,10 +221,10 @@ later_events = st.lists(st.tuples(st.sampled_from("ABCDE"), st.integers(1, 50 * 
 def test_random_logs_match_the_reference_and_later_events_change_nothing(past: list, later: list) -> None:
     rows = [(c, f"I{i}", at, s) for i, (c, at, s) in enumerate(past)]
     log = scored_log(rows)
-    out = features(log, AS_OF, (30, 90))
+    out = features(log, CUTOFF, (30, 90))
     assert_same(out, reference(log, AS_OF, (30, 90)), rtol=1e-9)
-    extra = [(c, f"L{i}", AS_OF + dt.timedelta(seconds=s), v) for i, (c, s, v) in enumerate(later)]
-    assert_same(features(scored_log(rows + extra), AS_OF, (30, 90)), out, rtol=0)
+    extra = [(c, f"L{i}", END + dt.timedelta(seconds=s), v) for i, (c, s, v) in enumerate(later)]
+    assert_same(features(scored_log(rows + extra), CUTOFF, (30, 90)), out, rtol=0)
 
 
 def assert_same(left: pd.DataFrame, right: pd.DataFrame, rtol: float) -> None:

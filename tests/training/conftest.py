@@ -36,7 +36,8 @@ def simulate_transactions(n: int, days: int, birth_days: int, rng: np.random.Gen
     nu = rng.gamma(t["q"], 1.0 / t["v"], n)
     amount = rng.gamma(t["p"], 1.0 / nu[cust])
     offset = np.floor(when) if midnight else when
-    stamps = START + pd.to_timedelta(offset, unit="D")
+    # in microseconds, the contract's precision: ibis refuses to drop nanoseconds when it reads a frame
+    stamps = (START + pd.to_timedelta(offset, unit="D")).floor("us").astype("datetime64[us]")
     frame = pd.DataFrame({"customer_id": [f"c{i:05d}" for i in cust], "timestamp": stamps,
                           "amount": amount.round(2)})
     return frame.sort_values(["customer_id", "timestamp"], ignore_index=True)

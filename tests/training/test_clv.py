@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib.resources import files
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,7 +71,7 @@ def test_cdnow_gamma_gamma_parameters_match_the_published_fit(cdnow_model: ClvMo
 
 
 def test_grouped_fit_equals_plain_lifetimes_fit(transactions: pd.DataFrame) -> None:
-    rfm = calibration_holdout(transactions, "2024-12-31", "2025-06-29", "W")
+    rfm = calibration_holdout(ibis.memtable(transactions), dt.date(2024, 12, 31), dt.date(2025, 6, 29), "W")
     assert len(rfm.groupby(["frequency", "recency", "T"])) < len(rfm) / 2  # grouping does something
     model = fit_clv(rfm, "W")
     plain = BetaGeoFitter().fit(rfm["frequency"], rfm["recency"], rfm["T"]).params_

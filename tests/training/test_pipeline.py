@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.rfm import RFM_COLUMNS
 from retain.errors import RetainError
 from retain.ingest import load
 from retain.sample import read_truth, write_sample
@@ -30,7 +31,7 @@ from training.dataset import LABEL
 from training.evaluation import roc_auc
 
 CHURN, CLV = tracking.CHURN_MODEL, tracking.CLV_MODEL
-RFM = ["frequency", "recency", "T", "monetary_value"]
+RFM = list(RFM_COLUMNS)
 
 
 def _versions(state: dict[str, Any], name: str) -> list[str]:
@@ -67,7 +68,7 @@ def test_a_customer_acquired_on_the_clv_cutoff_trains_and_scores(training_scenar
     assert newcomer["T"].tolist() == [0.0]
 
     clv = mlflow.pyfunc.load_model(f"models:/{tracking.CLV_MODEL}@{tracking.CHAMPION}")
-    figures = clv.predict(newcomer[["frequency", "recency", "T", "monetary_value"]].reset_index(drop=True))
+    figures = clv.predict(newcomer[RFM].reset_index(drop=True))
     assert np.isfinite(figures.to_numpy()).all()
     assert figures["p_alive"].item() == 1.0
 
