@@ -20,7 +20,7 @@ from features.catalogue import Feature
 from features.rfm import RFM_COLUMNS
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
-from models.reasons import Words, column_wordings, reason_codes
+from models.reasons import ColumnTexts, column_wordings, reason_codes
 
 TIERS = np.array(["low", "medium", "high"], dtype=object)
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
@@ -46,8 +46,9 @@ class Scorer:
     features: Mapping[str, Feature] = field(default_factory=dict)  # the catalogue, for reason wording
 
     @cached_property
-    def wordings(self) -> list[Words]:
-        return column_wordings(self.churn.space, self.features)
+    def wordings(self) -> ColumnTexts:
+        """The reason wording of each churn model column, keeping the texts made (see `ColumnTexts`)."""
+        return ColumnTexts(column_wordings(self.churn.space, self.features))
 
     @property
     def input_columns(self) -> list[str]:

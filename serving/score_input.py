@@ -12,8 +12,9 @@ pydantic's JSON parser, as every body is (serving/request_body.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -48,6 +49,14 @@ class FeatureTable:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @classmethod
+    def of_rows(cls, columns: Mapping[str, int], rows: Iterable[Iterable[Any]], count: int,
+                defaults: Mapping[str, object]) -> FeatureTable:
+        """A table of `count` rows, each an iterable of one value per column. Filled flat: `np.array` of a list
+        of tuples discovers the nesting value by value and costs three times as much on a 1,000-row call."""
+        flat = np.fromiter(chain.from_iterable(rows), dtype=object, count=count * len(columns))
+        return cls(columns, flat.reshape(count, len(columns)), defaults)
 
     def numbers(self, names: Sequence[str], dtype: type = np.float32) -> np.ndarray:
         """The named numeric columns as a float matrix, missing values as NaN."""
@@ -102,8 +111,8 @@ class ScoreInput:
         if body.rows is not None:  # type: ignore[attr-defined]
             # a validated model's __dict__ holds every field in declaration order (tested)
             rows = body.rows  # type: ignore[attr-defined]
-            values = np.array([tuple(row.__dict__.values()) for row in rows], dtype=object)  # type: ignore[type-var]
-            return FeatureTable(self.row_columns, values, self.defaults)
+            return FeatureTable.of_rows(self.row_columns, (row.__dict__.values() for row in rows), len(rows),
+                                        self.defaults)
         return self._table(body.columns, body.data)  # type: ignore[attr-defined]
 
     def _table(self, columns: list[str], data: list[list[Any]]) -> FeatureTable:
@@ -122,7 +131,7 @@ class ScoreInput:
                 errors.append({"type": "value_error", "loc": ("body", "data", i), "msg": f"Value error, {problem}"})
         if errors:
             raise RequestValidationError(errors)
-        return FeatureTable(positions, np.array(rows, dtype=object).reshape(len(rows), len(columns)), self.defaults)
+        return FeatureTable.of_rows(positions, rows, len(rows), self.defaults)
 
     def _check_columns(self, columns: list[str]) -> None:
         errors: list[dict[str, Any]] = []
