@@ -8,7 +8,7 @@ and what they do with the `Scores` (a Parquet batch, JSON).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -104,15 +104,14 @@ class Scores:
         return frame
 
     def records(self) -> list[dict[str, Any]]:
-        """Plain JSON-ready dicts, non-finite figures as None."""
-        columns: dict[str, Sequence[Any]] = {
-            "customer_id": self.customer_ids.tolist(),
-            "churn_probability": _json_floats(self.churn_probability), "risk_tier": self.risk_tier.tolist(),
-            "p_alive": _json_floats(self.p_alive), "expected_purchases": _json_floats(self.expected_purchases),
-            "clv": _json_floats(self.clv), "value_at_risk": _json_floats(self.value_at_risk),
-            "reasons": self.reasons,
-        }
-        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        """Plain JSON-ready dicts, non-finite figures as None. (Dict displays: a third of what `dict(zip(...))`
+        costs per row, which a 1,000-row API answer notices.)"""
+        columns = zip(self.customer_ids.tolist(), _json_floats(self.churn_probability), self.risk_tier.tolist(),
+                      _json_floats(self.p_alive), _json_floats(self.expected_purchases), _json_floats(self.clv),
+                      _json_floats(self.value_at_risk), self.reasons, strict=True)
+        return [{"customer_id": customer_id, "churn_probability": probability, "risk_tier": tier, "p_alive": alive,
+                 "expected_purchases": purchases, "clv": clv, "value_at_risk": at_risk, "reasons": reasons}
+                for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons in columns]
 
 
 def score(scorer: Scorer, block: FeatureBlock) -> Scores:
