@@ -15,7 +15,7 @@ process on 127.0.0.1 (a small asyncio HTTP/1.1 keep-alive client, so the client'
   `columns`+`data`, its `dataframe_split`); also 32 concurrent 1-row requests on both (p99 and requests/s).
 
     .venv/bin/python benchmarks/api.py [--customers 1000000] [--train-customers 30000] [--seed 7]
-                                       [--duration 10] [--concurrency 32] [--skip-mlflow]
+                                       [--duration 10] [--concurrency 32] [--skip-mlflow] [--workers 1]
 """
 
 from __future__ import annotations
@@ -322,6 +322,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario.")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-mlflow", action="store_true", help="Do not start `mlflow models serve`.")
+    parser.add_argument("--workers", type=int, default=1, help="retain serve --workers (default 1).")
     parser.add_argument("--load-spec", help=argparse.SUPPRESS)  # internal: run as the load process
     args = parser.parse_args()
     if args.load_spec:
@@ -356,7 +357,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
         port = free_port()
         log = root / "retain-serve.log"
         server = start([str(bin_dir / "retain"), "serve", "--data", str(root / "all"), "--keys-file",
-                        str(root / "keys.json"), "--port", str(port)], env, log, root)
+                        str(root / "keys.json"), "--port", str(port), "--workers", str(args.workers)], env, log, root)
         seconds = wait_until(f"http://{HOST}:{port}/ready", server, log, 600)
         print(f"retain serve ready in {seconds:.1f} s (port {port})", flush=True)
         base, headers = f"http://{HOST}:{port}", {"X-API-Key": key}
@@ -469,7 +470,8 @@ def run(root: Path, args: argparse.Namespace) -> None:
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, customers: int) -> None:
     c = args.concurrency
-    print(f"\n=== {customers:,} customers in the store; {args.duration:g} s per scenario; "
+    print(f"\n=== {customers:,} customers in the store; retain serve --workers {args.workers}; "
+          f"{args.duration:g} s per scenario; "
           f"load average now {os.getloadavg()[0]:.2f} ===")
     for result in results.values():
         print(line(result))
