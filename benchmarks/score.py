@@ -2,7 +2,7 @@
 
 Generates `--customers` customers, trains champion models on the first `--train-customers` of them in a
 temporary MLflow store (real registry), then times `retain score`'s library call on the whole base. Target:
-1,000,000 customers under 120 s on 2 cores. Also prints exact-TreeSHAP reason time on a sample, the baseline
+1,000,000 customers in at most 40 s on 2 cores. Also prints exact-TreeSHAP reason time on a sample, the baseline
 that the approximate contributions replace.
 
     .venv/bin/python benchmarks/score.py [--customers 1000000] [--train-customers 30000] [--seed 7]
@@ -33,6 +33,7 @@ from retain.simulate import generate  # noqa: E402
 from training.pipeline import train  # noqa: E402
 
 AS_OF = dt.date(2025, 12, 31)
+TARGET_SECONDS = 40  # at 1,000,000 customers
 
 
 def main() -> None:
@@ -70,8 +71,9 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(f"validated load of the inputs: {load_seconds:.1f} s (not counted)")
         print(f"batch scoring of {info.customers:,} customers: {seconds:.1f} s "
-              f"({info.customers / seconds:,.0f} customers/s); target < 120 s at 1,000,000: "
-              f"{'PASS' if seconds < 120 else 'MISS'}{'' if args.customers >= 1_000_000 else ' (smaller run)'}")
+              f"({info.customers / seconds:,.0f} customers/s); target <= {TARGET_SECONDS} s at 1,000,000: "
+              f"{'PASS' if seconds <= TARGET_SECONDS else 'MISS'}"
+              f"{'' if args.customers >= 1_000_000 else ' (smaller run)'}")
         print(f"exact TreeSHAP reasons would cost {exact_rate * info.customers:.0f} s for the same customers "
               f"(measured on 2,000); the approximate contributions are what makes the target reachable")
         print(f"peak RSS {peak:.2f} GiB; load average {os.getloadavg()[0]:.2f}")

@@ -30,9 +30,16 @@ class ChurnModel:
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         return np.interp(raw, self.calibration_x, self.calibration_y)
 
+    def probability(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated churn probability per row of a model matrix: from the booster's own prediction, never from
+        summing the float32 contributions (those agree to about 1e-7 before calibration, but a steep step of the
+        isotonic map stretched that to 7e-5, and a probability must be the same whichever path, batch, API or
+        MLflow pyfunc, computed it)."""
+        return self.calibrate(self.raw_probability(matrix))
+
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability per row of a feature frame."""
-        return self.calibrate(self.raw_probability(self.space.matrix(frame)))
+        return self.probability(self.space.matrix(frame))
 
     def contributions(self, matrix: np.ndarray, exact: bool = False) -> np.ndarray:
         """Per-feature contributions to the log-odds, without the bias column.
@@ -44,11 +51,8 @@ class ChurnModel:
         return self._contributions_and_bias(matrix, exact)[:, :-1]
 
     def explain(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Calibrated churn probability and the (approximate) contributions. The probability comes from the
-        booster's own prediction, not from summing the float32 contributions: those agree to about 1e-7
-        before calibration, but a steep step of the isotonic map stretched that to 7e-5, and a probability
-        must be the same whichever path (batch, API, MLflow pyfunc) computed it."""
-        return self.calibrate(self.raw_probability(matrix)), self.contributions(matrix)
+        """Calibrated churn probability (`probability`) and the (approximate) contributions."""
+        return self.probability(matrix), self.contributions(matrix)
 
     def _contributions_and_bias(self, matrix: np.ndarray, exact: bool) -> np.ndarray:
         dmatrix = xgb.DMatrix(matrix, feature_names=self.space.columns)

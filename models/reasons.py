@@ -19,7 +19,7 @@ from features import wording
 from features.catalogue import Feature
 from models.space import FeatureSpace
 
-__all__ = ["column_wordings", "reason_codes"]
+__all__ = ["ColumnTexts", "column_wordings", "reason_codes"]
 
 Words = Callable[[float], str]
 
@@ -39,10 +39,11 @@ def _value_words(feature: Feature) -> Words:
     generic = _generic(feature.name, None)
     if feature.reason is None:
         return generic
+    describe = wording.describer(feature)
 
     def words(value: float) -> str:
         try:
-            return wording.describe(feature, value)
+            return describe(value)
         except (TypeError, ValueError):
             return generic(value)
 
@@ -78,7 +79,32 @@ def column_wordings(space: FeatureSpace, features: Mapping[str, Feature]) -> lis
     return words
 
 
-def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words],
+class ColumnTexts:
+    """The wording of each model column (`column_wordings`), keeping the texts it has made for the next call:
+    a 1,000-row API call words about a thousand distinct (column, value) pairs, and most of them (counts, days,
+    levels, missing values) come back call after call. Bounded: emptied whenever it holds `limit` texts.
+    Safe to share between threads (one dict; a text made twice is the same text)."""
+
+    def __init__(self, wordings: Sequence[Words], limit: int = 100_000) -> None:
+        self.wordings = list(wordings)
+        self.limit = limit
+        self._made: dict[tuple[int, float | str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self.wordings)
+
+    def text(self, column: int, value: float) -> str:
+        # NaN never equals itself, and 0.0 == -0.0 though "-0%" is not "0%": both keyed by their text instead
+        key: tuple[int, float | str] = (column, value if value and value == value else repr(value))
+        made = self._made.get(key)
+        if made is None:
+            if len(self._made) >= self.limit:
+                self._made.clear()
+            made = self._made[key] = self.wordings[column](value)
+        return made
+
+
+def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words] | ColumnTexts,
                  top: int = 3) -> list[list[str]]:
     """For each row, up to `top` reasons: the columns with positive contribution, largest first (ties in
     column order), worded with the row's value in `matrix`. A column whose wording repeats one already given is
@@ -86,7 +112,9 @@ def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequen
     than `top` reasons, or none when nothing pushes its score up.
 
     Vectorised over rows, in rounds: each round words the next `top` candidates of the rows still short of
-    `top` distinct texts, each distinct (column, value) pair once; most rows are done after the first."""
+    `top` distinct texts, each distinct (column, value) pair once; most rows are done after the first. A
+    round's candidates come from repeated row-wise argmax (the first maximum, so ties go in column order), not
+    from sorting every row: a round needs at most `top` of them."""
     scores = np.asarray(contributions, dtype=float)
     values = np.asarray(matrix, dtype=float)
     if scores.ndim != 2 or scores.shape[1] != len(wordings):
@@ -96,18 +124,18 @@ def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequen
         raise ValueError(f"matrix has shape {values.shape}, contributions {scores.shape}")
     if top < 0:
         raise ValueError(f"top must be >= 0, got {top}")
-    texts = _Texts(values, wordings)
+    texts = _Texts(values, wordings if isinstance(wordings, ColumnTexts) else ColumnTexts(wordings))
     pushes_up = scores > 0  # NaN contributions never count
     n_up = pushes_up.sum(axis=1)
+    remaining = np.where(pushes_up, scores, -np.inf)  # candidates not yet taken
     picked = np.full((len(scores), top), -1, dtype=np.int64)  # text ids, filled from the left
     count = np.zeros(len(scores), dtype=np.int64)
     active = np.flatnonzero(n_up > 0) if top else np.empty(0, dtype=np.int64)
-    order = np.argsort(np.where(pushes_up, -scores, np.inf), axis=1, kind="stable") if len(active) else None
     start = 0
     while len(active):
         width = min(top, int(n_up[active].max()) - start)
         valid = start + np.arange(width) < n_up[active][:, None]
-        ids = texts.ids(active, order[active, start:start + width], valid)  # type: ignore[index]
+        ids = texts.ids(active, _next_largest(remaining, active, width), valid)
         for k in range(width):
             candidate = ids[:, k]
             fresh = (candidate >= 0) & (count[active] < top) & ~(picked[active] == candidate[:, None]).any(axis=1)
@@ -121,10 +149,23 @@ def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequen
     return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
+def _next_largest(remaining: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
+    """The columns of the `width` largest values left in each of `rows`, largest first, ties in column order
+    (argmax gives the first maximum); taken ones are set to -inf in `remaining`."""
+    block = remaining[rows]
+    at = np.arange(len(rows))
+    columns = np.empty((len(rows), width), dtype=np.int64)
+    for k in range(width):
+        columns[:, k] = best = block.argmax(axis=1)
+        block[at, best] = -np.inf
+    remaining[rows] = block
+    return columns
+
+
 class _Texts:
     """Texts of (column, value) pairs: each distinct pair is worded once, identical texts share an id."""
 
-    def __init__(self, values: np.ndarray, wordings: Sequence[Words]) -> None:
+    def __init__(self, values: np.ndarray, wordings: ColumnTexts) -> None:
         self.values, self.wordings = values, wordings
         self.texts: list[str] = []
         self._ids: dict[str, int] = {}
@@ -141,11 +182,14 @@ class _Texts:
         ids = np.full(candidates.shape, -1, dtype=np.int64)
         at_row, at_k = np.nonzero(valid)
         columns = candidates[at_row, at_k]
-        by_column = np.argsort(columns, kind="stable")
-        distinct_columns, starts = np.unique(columns[by_column], return_index=True)
-        for j, group in zip(distinct_columns.tolist(), np.split(by_column, starts[1:]), strict=True):
-            distinct, inverse = np.unique(self.values[rows[at_row[group]], j], return_inverse=True)  # NaNs as one
-            words = self.wordings[j]
-            worded = np.array([self._id(words(value)) for value in distinct.tolist()], dtype=np.int64)
-            ids[at_row[group], at_k[group]] = worded[inverse.reshape(-1)]
+        values = self.values[rows[at_row], columns]
+        order = np.lexsort((values, columns))  # by column, then value (NaNs last): equal pairs side by side
+        columns, values = columns[order], values[order]
+        first = np.ones(len(order), dtype=bool)  # the first of each distinct pair, NaNs equal to each other
+        first[1:] = (columns[1:] != columns[:-1]) | ~((values[1:] == values[:-1])
+                                                      | (np.isnan(values[1:]) & np.isnan(values[:-1])))
+        text = self.wordings.text
+        worded = [self._id(text(j, value)) for j, value in zip(columns[first].tolist(), values[first].tolist(),
+                                                                 strict=True)]
+        ids[at_row[order], at_k[order]] = np.asarray(worded, dtype=np.int64)[np.cumsum(first) - 1]
         return ids

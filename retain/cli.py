@@ -425,7 +425,8 @@ def serve(
     changes = {k: v for k, v in {"data_dir": data, "api_keys_file": keys_file}.items() if v is not None}
     settings = _settings().model_copy(update=changes)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = {"host": host or settings.api_host, "port": port or settings.api_port, "access_log": False}
+    options = {"host": host or settings.api_host, "port": port or settings.api_port, "access_log": False,
+               "http": "httptools", "loop": "uvloop"}  # C HTTP parser and event loop (benchmarks/README.md)
     console.print(f"Serving on http://{options['host']}:{options['port']} (docs at /docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]

@@ -12,8 +12,9 @@ pydantic's JSON parser, as every body is (serving/request_body.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic_core import from_json
 
 from features.catalogue import Feature
 from serving.request_body import openapi_components, parse_body
@@ -49,8 +51,19 @@ class FeatureTable:
     def __len__(self) -> int:
         return len(self.values)
 
+    @classmethod
+    def of_rows(cls, columns: Mapping[str, int], rows: Iterable[Iterable[Any]], count: int,
+                defaults: Mapping[str, object]) -> FeatureTable:
+        """A table of `count` rows, each an iterable of one value per column. Filled flat: `np.array` of a list
+        of tuples discovers the nesting value by value and costs three times as much on a 1,000-row call."""
+        flat = np.fromiter(chain.from_iterable(rows), dtype=object, count=count * len(columns))
+        return cls(columns, flat.reshape(count, len(columns)), defaults)
+
     def numbers(self, names: Sequence[str], dtype: type = np.float32) -> np.ndarray:
         """The named numeric columns as a float matrix, missing values as NaN."""
+        at = [self.columns.get(name) for name in names]
+        if None not in at:  # every column sent (the usual call): one conversion, no filling
+            return self.values[:, at].astype(np.float64).astype(dtype, copy=False)  # type: ignore[index]
         out = np.empty((len(self), len(names)), dtype=np.float64)
         given = [(i, self.columns[name]) for i, name in enumerate(names) if name in self.columns]
         if given:
@@ -95,16 +108,37 @@ class ScoreInput:
             **shapes,
         )
         self._table_adapters: dict[tuple[str, ...], TypeAdapter[Any]] = {}
+        self._table_bodies: dict[tuple[str, ...], type[BaseModel]] = {}
 
     def parse(self, raw: bytes) -> FeatureTable:
         """The body as a table, or RequestValidationError naming every problem's place."""
+        table = self._known_table(raw)
+        if table is not None:
+            return table
         body = parse_body(self.body_model, raw)
         if body.rows is not None:  # type: ignore[attr-defined]
             # a validated model's __dict__ holds every field in declaration order (tested)
             rows = body.rows  # type: ignore[attr-defined]
-            values = np.array([tuple(row.__dict__.values()) for row in rows], dtype=object)  # type: ignore[type-var]
-            return FeatureTable(self.row_columns, values, self.defaults)
+            return FeatureTable.of_rows(self.row_columns, (row.__dict__.values() for row in rows), len(rows),
+                                        self.defaults)
         return self._table(body.columns, body.data)  # type: ignore[attr-defined]
+
+    def _known_table(self, raw: bytes) -> FeatureTable | None:
+        """A columns+data body whose column list was validated before, read in one pass from its bytes (each
+        row typed as it is parsed, instead of parsed into lists and then typed: about a third less work on a
+        1,000-row call). None for any other body, and for one this pass refuses: that goes the general way,
+        which accepts the same bodies with the same values and says what is wrong."""
+        columns = _leading_columns(raw)
+        model = self._table_bodies.get(columns) if columns is not None else None
+        if model is None:
+            return None
+        try:
+            body = model.model_validate_json(raw)
+        except ValidationError:
+            return None
+        if tuple(body.columns) != columns:  # type: ignore[attr-defined]  # the peek read another list
+            return None
+        return self._typed_table(list(columns), body.data)  # type: ignore[attr-defined]
 
     def _table(self, columns: list[str], data: list[list[Any]]) -> FeatureTable:
         self._check_columns(columns)
@@ -113,16 +147,21 @@ class ScoreInput:
         except ValidationError as error:
             raise RequestValidationError([_cell_error(e, columns) for e in error.errors(include_input=False)]
                                          ) from None
+        return self._typed_table(columns, rows)
+
+    def _typed_table(self, columns: list[str], rows: list[tuple[Any, ...]]) -> FeatureTable:
+        """The table of rows typed column by column, once frequency <= recency <= T holds in each."""
         positions = {name: i for i, name in enumerate(columns)}
+        table = FeatureTable.of_rows(positions, rows, len(rows), self.defaults)
         at = [positions.get(name) for name in RFM_ORDER]
         errors = []
-        for i, row in enumerate(rows):
-            problem = rfm_order_problem(*(None if p is None else row[p] for p in at))
+        for i in _out_of_rfm_order(table.values, at):  # worded from the row's own values, as the rows shape does
+            problem = rfm_order_problem(*(None if p is None else rows[i][p] for p in at))
             if problem:
                 errors.append({"type": "value_error", "loc": ("body", "data", i), "msg": f"Value error, {problem}"})
         if errors:
             raise RequestValidationError(errors)
-        return FeatureTable(positions, np.array(rows, dtype=object).reshape(len(rows), len(columns)), self.defaults)
+        return table
 
     def _check_columns(self, columns: list[str]) -> None:
         errors: list[dict[str, Any]] = []
@@ -147,8 +186,14 @@ class ScoreInput:
         if adapter is None:
             if len(self._table_adapters) >= MAX_TABLE_SHAPES:
                 self._table_adapters.clear()
+                self._table_bodies.clear()
             row_type = tuple[tuple(self.fields[name][0] for name in columns)]  # type: ignore[misc, valid-type]
             adapter = self._table_adapters[columns] = TypeAdapter(list[row_type])  # type: ignore[valid-type]
+            self._table_bodies[columns] = create_model(  # type: ignore[call-overload]
+                "ScoreTableBody", __config__=ConfigDict(extra="forbid"),
+                columns=(list[ColumnName], Field(min_length=1, max_length=MAX_COLUMNS)),
+                data=(list[row_type], Field(min_length=1, max_length=MAX_ITEMS)),  # type: ignore[valid-type]
+            )
         return adapter
 
     def openapi_components(self) -> dict[str, Any]:
@@ -171,6 +216,33 @@ class ScoreInput:
         return {"ScoreBody": {"oneOf": [{"$ref": "#/components/schemas/ScoreRows"},
                                         {"$ref": "#/components/schemas/ScoreTable"}]},
                 **openapi_components(rows_doc, table_doc)}
+
+
+def _leading_columns(raw: bytes) -> tuple[str, ...] | None:
+    """The column list of a body that starts with it (`{"columns": [...], "data": ...}`), or None."""
+    start = raw.find(b'"columns"', 0, 64)
+    end = raw.find(b"]", start) if start >= 0 else -1
+    if end < 0:
+        return None
+    try:
+        head = from_json(raw[:end + 1], allow_partial=True)
+    except ValueError:
+        return None
+    columns = head.get("columns") if isinstance(head, dict) else None
+    if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+        return None
+    return tuple(columns)
+
+
+def _out_of_rfm_order(values: np.ndarray, at: Sequence[int | None]) -> list[int]:
+    """Rows whose frequency, recency and T (columns `at`, None when not sent) may break frequency <= recency
+    <= T; a missing value breaks nothing (NaN compares false)."""
+    rfm = np.full((len(values), len(at)), np.nan)
+    for k, position in enumerate(at):
+        if position is not None:
+            rfm[:, k] = values[:, position].astype(np.float64)
+    frequency, recency, periods = rfm.T
+    return np.flatnonzero((recency > periods) | (frequency > recency)).tolist()  # type: ignore[no-any-return]
 
 
 def _cell_error(error: Any, columns: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from features.build import FeatureConfig, catalogue
-from models.reasons import column_wordings, reason_codes
+from models.reasons import ColumnTexts, column_wordings, reason_codes
 from models.space import FeatureSpace
 
 CATALOGUE = {f.name: f for f in catalogue(FeatureConfig())}
@@ -199,3 +199,19 @@ def test_inputs_are_checked() -> None:
         reason_codes(contributions, MATRIX[:2], WORDINGS)
     with pytest.raises(ValueError, match="top must be"):
         reason_codes(contributions, MATRIX, WORDINGS, top=-1)
+
+
+def test_kept_texts_are_the_texts_the_wording_makes() -> None:
+    """A scorer's `ColumnTexts` keeps texts between calls; what it gives must not depend on what it kept
+    (NaN, and 0.0 next to -0.0, which a percentage words differently), nor on being emptied when full."""
+    names = ("sentiment_trend", "many_contact_case_share_30d", "contacts_30d", "tenure_days")
+    space = FeatureSpace(numeric=names, categories={})
+    wordings = column_wordings(space, CATALOGUE)
+    rng = np.random.default_rng(4)
+    matrix = rng.choice([np.nan, 0.0, -0.0, 1.0, 0.25, 3.0, 40.0], size=(300, len(names)))
+    contributions = rng.normal(0, 1, matrix.shape)
+    expected = [[wordings[j](matrix[i, j]) for j in range(len(names))] for i in range(len(matrix))]
+    for kept in (ColumnTexts(wordings), ColumnTexts(wordings, limit=3)):
+        for _ in range(2):  # the second pass reads kept texts
+            assert [[kept.text(j, matrix[i, j]) for j in range(len(names))] for i in range(len(matrix))] == expected
+            assert reason_codes(contributions, matrix, kept) == reason_codes(contributions, matrix, wordings)

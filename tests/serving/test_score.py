@@ -139,3 +139,25 @@ def test_a_body_that_is_not_json_is_named(client: httpx.Client, keys: Keys) -> N
     assert response.status_code == 422 and _message(response) == "body: send JSON, with Content-Type: application/json"
     empty = client.post("/v1/score", content=b"", headers={"X-API-Key": keys.reader})
     assert empty.status_code == 422 and _message(empty) == "body: Field required"
+
+
+def test_two_threads_give_what_one_gives(store: Store, feature_rows: list[dict],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """From `TWO_THREADS_FROM` rows, probability and CLV run beside the contributions on a second thread; the
+    scores must not depend on it, and the probability stays exactly the model's `predict_proba`."""
+    import numpy as np
+    import pandas as pd
+
+    from features.build import FeatureConfig, catalogue
+    from models import scoring
+    from models.registry import champion_scorer
+
+    scorer = champion_scorer(store.settings(), {f.name: f for f in catalogue(FeatureConfig())})
+    frame = pd.DataFrame(feature_rows)
+    assert len(frame) >= scoring.TWO_THREADS_FROM
+    block = scoring.FeatureBlock.from_frame(frame, scorer)
+    two = scoring.score(scorer, block)
+    monkeypatch.setattr(scoring, "TWO_THREADS_FROM", len(frame) + 1)
+    one = scoring.score(scorer, block)
+    pd.testing.assert_frame_equal(two.frame(), one.frame())
+    np.testing.assert_array_equal(two.churn_probability, scorer.churn.predict_proba(frame))
