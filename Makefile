@@ -30,12 +30,12 @@ demo: $(STAMP)
 	$(BIN)/retain train --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	$(BIN)/retain score --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	@if [ -t 0 ] && [ -t 1 ]; then \
-	  key=$$($(BIN)/retain api-key --role admin --keys-file $(DEMO_DIR)/api_keys.json 2>/dev/null); \
+	  key=$$($(BIN)/retain api-key --role admin 2>/dev/null); \
 	  echo; echo "Demo API key (admin): $$key"; \
 	  echo "Try:  curl -s -H 'X-API-Key: $$key' 'http://127.0.0.1:$(DEMO_PORT)/v1/at-risk?limit=5'"; \
 	  echo "      curl -s -H 'X-API-Key: $$key' http://127.0.0.1:$(DEMO_PORT)/v1/customers/C0000001"; \
 	  echo "Docs: http://127.0.0.1:$(DEMO_PORT)/docs   (Ctrl-C stops the server)"; echo; \
-	  $(BIN)/retain serve --data $(DEMO_DIR) --keys-file $(DEMO_DIR)/api_keys.json --host 127.0.0.1 --port $(DEMO_PORT); \
+	  $(BIN)/retain serve --data $(DEMO_DIR) --host 127.0.0.1 --port $(DEMO_PORT); \
 	else \
 	  echo "No terminal: skipping the serving step (run: $(BIN)/retain serve --data $(DEMO_DIR))"; \
 	fi
@@ -45,7 +45,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy retain features training serving
+	$(BIN)/mypy retain features models training batch serving
 
 # The MLflow UI (runs, metrics, plots, registered models) over the local store: http://127.0.0.1:$(MLFLOW_PORT)
 mlflow-ui: $(STAMP)

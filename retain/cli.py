@@ -400,7 +400,8 @@ def _print_at_risk(path: Path, top: int) -> None:
     console.print(table)
 
 
-KeysFile = Annotated[Path | None, typer.Option("--keys-file", help="API keys file (default: settings api_keys_file).")]
+KeysFile = Annotated[Path | None, typer.Option(
+    "--keys-file", help="API keys file (default: api_keys.json under RETAIN_HOME).")]
 
 
 @app.command()

@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
     api_keys_file: Path | None = Field(
-        default=None,
+        default=Path("api_keys.json"),
         description='JSON file of hashed API keys by role: {"reader": [sha256 hex, ...], "admin": [...]} '
-                    "(`retain api-key` writes it).",
+                    "(`retain api-key` writes it; a relative path is under home).",
     )
     api_key_hashes: dict[str, list[str]] = Field(
         default_factory=dict,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 from retain.simulate import SampleData, generate
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# Local state (MLflow store, keys file, demo data) of a test run never touches the developer's checkout.
+os.environ["RETAIN_HOME"] = tempfile.mkdtemp(prefix="retain-home-")
 
 SMALL_SAMPLE_CUSTOMERS = 600
 SMALL_SAMPLE_SEED = 20250601

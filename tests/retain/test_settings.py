@@ -30,6 +30,7 @@ def test_defaults() -> None:
     assert settings.data_dir == project / "data" / "demo"
     assert settings.mlflow_tracking_uri == f"sqlite:///{project}/mlruns/mlflow.db"
     assert settings.mlflow_artifact_root == project / "mlruns" / "artifacts"
+    assert settings.api_keys_file == project / "api_keys.json"  # `retain api-key` and `retain serve` agree
 
 
 def test_local_state_resolves_against_retain_home_not_the_current_directory(
@@ -45,6 +46,7 @@ def test_local_state_resolves_against_retain_home_not_the_current_directory(
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path}/home/store/registry.db"
     assert settings.mlflow_artifact_root == tmp_path / "home" / "mlruns" / "artifacts"
     assert settings.data_dir == tmp_path / "home" / "data" / "demo"
+    assert settings.api_keys_file == tmp_path / "home" / "api_keys.json"
 
 
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
