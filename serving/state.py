@@ -13,6 +13,7 @@ import gc
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,11 @@ class ScoreView:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """The batch as answers describe it (`BatchMeta`'s fields), made once; callers copy, never change it."""
+        return self.info.model_dump(exclude={"file"})
 
     def record(self, i: int) -> dict[str, Any]:
         """One customer's score as plain JSON-ready values (missing figures as None)."""

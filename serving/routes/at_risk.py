@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from retain.csv_export import csv_text
-from serving.deps import KnownQueryOnly, ReaderDep, ViewDep
+from serving.deps import KnownQueryOnly, ReaderViewDep
 from serving.schemas import MAX_CATEGORY_LENGTH, MAX_ITEMS, AtRiskPage, Tier, error_responses
 from serving.state import ScoreView
 
@@ -68,7 +68,7 @@ def _csv(view: ScoreView, positions: list[int]) -> str:
                **error_responses(401, 403, 409, 503)},
 )
 async def at_risk(
-    request: Request, role: ReaderDep, view: ViewDep,
+    request: Request, view: ReaderViewDep,
     limit: Annotated[int, Query(ge=1, le=MAX_ITEMS, description="Rows per page.")] = 50,
     cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN,
                                         description="`next_cursor` of the previous page.")] = None,
@@ -86,6 +86,6 @@ async def at_risk(
     if wants_csv:
         headers["Content-Disposition"] = 'attachment; filename="at-risk.csv"'
         return Response(_csv(view, positions), media_type=CSV_TYPE, headers=headers)
-    page = AtRiskPage.model_validate({"batch": view.info.model_dump(exclude={"file"}), "next_cursor": next_cursor,
+    page = AtRiskPage.model_validate({"batch": view.meta, "next_cursor": next_cursor,
                                       "items": view.records(positions)})
     return Response(page.model_dump_json(), media_type="application/json", headers=headers)

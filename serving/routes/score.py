@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Response
 
-from serving.deps import JsonBody, KnownQueryOnly, ModelsDep, ReaderDep
+from serving.deps import JsonBody, KnownQueryOnly, ReaderModelsDep
 from serving.request_body import openapi_body
 from serving.schemas import ScoreResponse, error_responses
 from serving.score_input import ScoreInput
@@ -22,7 +22,7 @@ def build_router(score_input: ScoreInput) -> APIRouter:
     @router.post("/score", response_model=ScoreResponse, summary="Score up to 1,000 feature rows now",
                  responses=error_responses(401, 403, 413, 422, 503),
                  openapi_extra=openapi_body("ScoreBody"))
-    def score(role: ReaderDep, models: ModelsDep, raw: JsonBody) -> Response:
+    def score(models: ReaderModelsDep, raw: JsonBody) -> Response:
         """Churn probability, risk tier, CLV figures (null without RFM values), value at risk and up to three
         reasons per row, with the champion models loaded now (the same computation as the batch). Send
         `rows` (one object per customer) or `columns` with `data` (names once, then one list per customer:

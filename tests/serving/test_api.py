@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 
 from retain.contract import CUSTOMER_ID_MAX_LENGTH
 from serving.routes.at_risk import encode_cursor
+from serving.schemas import CustomerDetail
 from tests.serving.conftest import AS_OF, AWKWARD_IDS, FORMULA_SEGMENT, Keys, Store
 
 SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
@@ -66,6 +68,23 @@ def test_docs_and_openapi_are_served(client: httpx.Client) -> None:
     assert spec["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": spec["components"]["securitySchemes"]["ApiKey"]["description"]}
+
+
+def test_customer_answer_is_the_models_serialisation(client: httpx.Client, store: Store, keys: Keys) -> None:
+    """The route writes its JSON itself: byte for byte what validating and serialising `CustomerDetail` gives,
+    at both ends of the batch, for awkward ids, and for missing CLV figures or reasons where the data has any."""
+    scores = store.scores()
+    picks = [scores.index[:1], scores.index[-1:], scores.index[scores["customer_id"].isin(AWKWARD_IDS.values())],
+             scores.index[scores["clv"].isna()][:1], scores.index[scores["reason_3"].isna()][:1]]
+    rows = [scores.loc[i] for pick in picks for i in pick]
+    assert len(rows) >= 5
+    meta = client.get("/ready").json()["batch"]
+    for row in rows:
+        response = client.get(f"/v1/customers/{quote(row['customer_id'], safe='')}", headers=reader(keys))
+        assert response.headers["content-type"] == "application/json"
+        expected = CustomerDetail.model_validate({**response.json(), **meta}).model_dump_json().encode()
+        assert response.content == expected
+        assert_matches_batch(response.json(), row)
 
 
 def test_customer_is_the_latest_batch_score(client: httpx.Client, store: Store, keys: Keys) -> None:
