@@ -11,6 +11,7 @@ never "nan": a missing service rate means there was nothing to measure, which is
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
@@ -19,7 +20,7 @@ from features import wording
 from features.catalogue import Feature
 from models.space import FeatureSpace
 
-__all__ = ["ColumnTexts", "column_wordings", "reason_codes"]
+__all__ = ["ColumnTexts", "ReasonTable", "column_wordings", "reason_codes", "reason_table"]
 
 Words = Callable[[float], str]
 
@@ -104,8 +105,39 @@ class ColumnTexts:
         return made
 
 
+@dataclass(frozen=True)
+class ReasonTable:
+    """Each row's reasons as indexes into `texts`, filled from the left, -1 where a row has fewer: a million
+    rows' reasons as two arrays, so a batch gets its reason columns without a Python list per row."""
+
+    ids: np.ndarray
+    texts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def lists(self) -> list[list[str]]:
+        """Per row, its reasons in order."""
+        given = self.ids >= 0
+        flat = self.texts[self.ids[given]].tolist()  # row by row, in order
+        ends = np.cumsum(given.sum(axis=1)).tolist()
+        return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+    def column(self, k: int) -> np.ndarray:
+        """Every row's reason number `k` (from 0), None where it has fewer."""
+        if k >= self.ids.shape[1]:
+            return np.full(len(self.ids), None, dtype=object)
+        return np.append(self.texts, None)[self.ids[:, k]]  # -1 picks the None
+
+
 def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words] | ColumnTexts,
                  top: int = 3) -> list[list[str]]:
+    """`reason_table`'s reasons as a list per row."""
+    return reason_table(contributions, matrix, wordings, top).lists()
+
+
+def reason_table(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words] | ColumnTexts,
+                 top: int = 3) -> ReasonTable:
     """For each row, up to `top` reasons: the columns with positive contribution, largest first (ties in
     column order), worded with the row's value in `matrix`. A column whose wording repeats one already given is
     skipped (several missing service rates all say "no service contact in 30 days"), so a row may get fewer
@@ -144,9 +176,9 @@ def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequen
             count[rows] += 1
         start += width
         active = active[(count[active] < top) & (n_up[active] > start)]
-    flat = np.asarray(texts.texts, dtype=object)[picked[picked >= 0]].tolist()  # row by row, in order
-    ends = np.cumsum(count).tolist()
-    return [flat[begin:end] for begin, end in zip([0, *ends[:-1]], ends, strict=True)]
+    worded = np.empty(len(texts.texts), dtype=object)
+    worded[:] = texts.texts
+    return ReasonTable(picked, worded)
 
 
 def _next_largest(remaining: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:

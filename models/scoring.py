@@ -21,7 +21,7 @@ from features.catalogue import Feature
 from features.rfm import RFM_COLUMNS
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
-from models.reasons import ColumnTexts, column_wordings, reason_codes
+from models.reasons import ColumnTexts, ReasonTable, column_wordings, reason_table
 
 TIERS = np.array(["low", "medium", "high"], dtype=object)
 TWO_THREADS_FROM = 256  # rows; below this, starting a second thread costs more than it saves
@@ -89,28 +89,26 @@ class Scores:
     expected_purchases: np.ndarray
     clv: np.ndarray
     value_at_risk: np.ndarray
-    reasons: list[list[str]]
+    reasons: ReasonTable
 
     def __len__(self) -> int:
         return len(self.customer_ids)
 
     def frame(self) -> pd.DataFrame:
         """One row per customer with the reasons in `REASON_COLUMNS` (None where fewer)."""
-        padded = [(row + [None, None, None])[:3] for row in self.reasons]
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             "customer_id": self.customer_ids, "churn_probability": self.churn_probability,
             "risk_tier": self.risk_tier, "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
             "clv": self.clv, "value_at_risk": self.value_at_risk,
+            **{name: self.reasons.column(k) for k, name in enumerate(REASON_COLUMNS)},
         })
-        frame[list(REASON_COLUMNS)] = pd.DataFrame(padded, index=frame.index, columns=list(REASON_COLUMNS))
-        return frame
 
     def records(self) -> list[dict[str, Any]]:
         """Plain JSON-ready dicts, non-finite figures as None. (Dict displays: a third of what `dict(zip(...))`
         costs per row, which a 1,000-row API answer notices.)"""
         columns = zip(self.customer_ids.tolist(), _json_floats(self.churn_probability), self.risk_tier.tolist(),
                       _json_floats(self.p_alive), _json_floats(self.expected_purchases), _json_floats(self.clv),
-                      _json_floats(self.value_at_risk), self.reasons, strict=True)
+                      _json_floats(self.value_at_risk), self.reasons.lists(), strict=True)
         return [{"customer_id": customer_id, "churn_probability": probability, "risk_tier": tier, "p_alive": alive,
                  "expected_purchases": purchases, "clv": clv, "value_at_risk": at_risk, "reasons": reasons}
                 for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons in columns]
@@ -130,7 +128,7 @@ def score(scorer: Scorer, block: FeatureBlock) -> Scores:
         expected_purchases=value[:, CLV_OUTPUTS.index("expected_purchases")],
         clv=clv,
         value_at_risk=clv * probability,
-        reasons=reason_codes(contributions, matrix, scorer.wordings),
+        reasons=reason_table(contributions, matrix, scorer.wordings),
     )
 
 

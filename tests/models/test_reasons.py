@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from features.build import FeatureConfig, catalogue
-from models.reasons import ColumnTexts, column_wordings, reason_codes
+from models.reasons import ColumnTexts, column_wordings, reason_codes, reason_table
 from models.space import FeatureSpace
 
 CATALOGUE = {f.name: f for f in catalogue(FeatureConfig())}
@@ -155,6 +155,20 @@ def test_top_reasons_follow_contributions_and_skip_negatives() -> None:
         ["too few messages to see a trend in tone", "1 unresolved case"],
         [],
     ]
+
+
+def test_reason_table_columns_hold_the_lists_padded_with_none() -> None:
+    contributions = np.array([
+        [0.1, 0.9, 0.5, -2.0, 0.3],
+        [-0.1, 0.2, 0.4, 0.0, -0.3],
+        [-1.0, -0.2, -0.4, -0.1, -0.3],
+    ])
+    table = reason_table(contributions, MATRIX, WORDINGS)
+    lists = table.lists()
+    assert lists == reason_codes(contributions, MATRIX, WORDINGS)
+    for k in range(4):  # a column past `top` is all None
+        assert table.column(k).tolist() == [row[k] if k < len(row) else None for row in lists]
+    assert reason_table(contributions, MATRIX, WORDINGS, top=0).column(0).tolist() == [None, None, None]
 
 
 def test_top_is_respected_and_ties_keep_feature_order() -> None:
