@@ -127,7 +127,7 @@ class ReasonTable:
         """Every row's reason number `k` (from 0), None where it has fewer."""
         if k >= self.ids.shape[1]:
             return np.full(len(self.ids), None, dtype=object)
-        return np.append(self.texts, None)[self.ids[:, k]]  # -1 picks the None
+        return np.append(self.texts, np.array([None], dtype=object))[self.ids[:, k]]  # -1 picks the None
 
 
 def reason_codes(contributions: np.ndarray, matrix: np.ndarray, wordings: Sequence[Words] | ColumnTexts,
