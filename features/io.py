@@ -36,6 +36,12 @@ def register_frame(con: BaseBackend, name: str, frame: pd.DataFrame) -> ir.Table
     return con.create_table(name, frame, overwrite=True)
 
 
+def to_frame(con: BaseBackend, table: ir.Table) -> pd.DataFrame:
+    """Execute into pandas through Arrow: ibis's own `to_pandas` converts column by column, ~3 s more CPU on a
+    million feature rows (a date column comes back as `datetime.date` objects instead of datetime64)."""
+    return con.to_pyarrow(table).to_pandas()
+
+
 def default_output(data_dir: Path, as_of: dt.date) -> Path:
     return Path(data_dir) / "features" / f"features_{as_of.isoformat()}.parquet"
 
