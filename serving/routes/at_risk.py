@@ -12,11 +12,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from retain.csv_export import csv_text
-from serving.deps import KnownQueryOnly, ReaderViewDep
+from serving.deps import ReaderViewDep
 from serving.schemas import MAX_CATEGORY_LENGTH, MAX_ITEMS, AtRiskPage, Tier, error_responses
 from serving.state import ScoreView
 
-router = APIRouter(prefix="/v1", tags=["at-risk"], dependencies=[KnownQueryOnly])
+router = APIRouter(prefix="/v1", tags=["at-risk"])  # ReaderViewDep checks the query
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CSV_COLUMNS = ["customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases",
                "clv", "value_at_risk", "reason_1", "reason_2", "reason_3"]
