@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,25 @@ def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingSc
     fresh = stale.assign(recency=600.0)
     assert clv.predict(fresh)["p_alive"].iloc[0] > clv.predict(stale)["p_alive"].iloc[0]
 
+
+
+def test_both_champions_score_a_retain_features_file_as_written(training_scenario: TrainingScenario,
+                                                               mlflow_client: Any, tmp_path: Path) -> None:
+    """What the README tells a data scientist to do: `retain features`, then each champion through
+    `mlflow.pyfunc` on the Parquet as written (once refused: transfers_* double there, int64 in the signature)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(training_scenario.data_dir, data_dir)
+    written = tmp_path / "features.parquet"
+    done = _retain(tmp_path, "features", "--data", str(data_dir), "--as-of", CLI_AS_OF, "--out", str(written))
+    assert done.returncode == 0, done.stderr
+    features = pd.read_parquet(written)
+    assert (features.filter(regex=r"^transfers_\d+d$").dtypes == "int64").all()
+
+    churn = mlflow.pyfunc.load_model(f"models:/{CHURN}@champion").predict(features)
+    clv = mlflow.pyfunc.load_model(f"models:/{CLV}@champion").predict(features)
+    assert len(churn) == len(clv) == len(features)
+    assert churn["churn_probability"].between(0, 1).all()
+    assert np.isfinite(clv.to_numpy()).all() and clv["p_alive"].between(0, 1).all()
 
 # --- the command line ------------------------------------------------------------------------------------
 
