@@ -63,7 +63,8 @@ def minutes(seconds: float) -> str:
 
 
 def pct(value: float) -> str:
-    return f"{value:.0%}"
+    """A share as a whole percentage; -0.0 (a client may send it, arithmetic may make it) reads as 0%."""
+    return f"{value + 0.0:.0%}"
 
 
 def only(value: float) -> str:

@@ -115,3 +115,9 @@ def test_catalogues_built_twice_are_equal() -> None:
     """Render functions are module-level, so entries compare equal across calls (a lambda would not)."""
     assert catalogue(CONFIG) == ENTRIES
     assert markdown(catalogue(CONFIG)) == markdown(ENTRIES)
+
+
+def test_a_negative_zero_share_reads_as_zero() -> None:
+    entry = {f.name: f for f in catalogue(FeatureConfig())}["negative_share_30d"]
+    assert wording.describe(entry, -0.0) == wording.describe(entry, 0.0)
+    assert "-" not in wording.pct(-0.0)
