@@ -194,7 +194,7 @@ def test_at_risk_pages_cover_the_batch_in_order(client: httpx.Client, store: Sto
 
 
 @pytest.mark.parametrize("filters", [
-    {"tier": "high"}, {"tier": "low", "limit": 33}, {"segment": "premium"}, {"min_clv": "median"},
+    {"tier": "high"}, {"tier": "low", "limit": 33}, {"segment": "premium [legacy]"}, {"min_clv": "median"},
     {"tier": "medium", "segment": "basic", "min_clv": "median", "limit": 7},
 ])
 def test_at_risk_filters(client: httpx.Client, store: Store, keys: Keys, filters: dict) -> None:
