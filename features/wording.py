@@ -188,7 +188,7 @@ def open_cases(v: float, _: str) -> str:
 
 
 def oldest_open_case(v: float, _: str) -> str:
-    return f"a case open for {days(v)}"
+    return f"a case open for {days(v)}" if round(v) > 0 else "a case opened within the last day, still open"
 
 
 # survey and customer
