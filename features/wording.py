@@ -63,7 +63,8 @@ def minutes(seconds: float) -> str:
 
 
 def pct(value: float) -> str:
-    return f"{value:.0%}"
+    """A share as a whole percentage; -0.0 (a client may send it, arithmetic may make it) reads as 0%."""
+    return f"{value + 0.0:.0%}"
 
 
 def only(value: float) -> str:
@@ -187,7 +188,7 @@ def open_cases(v: float, _: str) -> str:
 
 
 def oldest_open_case(v: float, _: str) -> str:
-    return f"a case open for {days(v)}"
+    return f"a case open for {days(v)}" if round(v) > 0 else "a case opened within the last day, still open"
 
 
 # survey and customer

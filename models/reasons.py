@@ -95,7 +95,7 @@ class ColumnTexts:
         return len(self.wordings)
 
     def text(self, column: int, value: float) -> str:
-        # NaN never equals itself, and 0.0 == -0.0 though "-0%" is not "0%": both keyed by their text instead
+        # NaN never equals itself, and 0.0 == -0.0 though a wording may tell them apart: both keyed by repr
         key: tuple[int, float | str] = (column, value if value and value == value else repr(value))
         made = self._made.get(key)
         if made is None:

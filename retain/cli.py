@@ -220,7 +220,9 @@ def _print_feature_preview(path: Path, config: FeatureConfig, with_sentiment: bo
 
     frame = pd.read_parquet(path)
     columns = [c for c in PREVIEW_COLUMNS if c in frame.columns]
-    sample = frame[frame.get("contacts_90d", 0) > 0].head(5) if "contacts_90d" in frame else frame.head(5)
+    sample = frame[frame["contacts_90d"] > 0].head(5) if "contacts_90d" in frame else frame.head(5)
+    if sample.empty:  # no customer with contacts (an empty interactions table): show some customers anyway
+        sample = frame.head(5)
     table = Table(title="A few customers (some of the columns)")
     for column in columns:
         table.add_column(PREVIEW_COLUMNS[column], justify="right", no_wrap=True)

@@ -9,9 +9,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from features.rfm import RFM_COLUMNS
 from models.clv import ClvModel
 
-RFM = ["frequency", "recency", "T", "monetary_value"]
+RFM = list(RFM_COLUMNS)
 
 
 def logistic_rfm_scores(train: pd.DataFrame, test: pd.DataFrame, label: str) -> np.ndarray:

@@ -33,7 +33,8 @@ async def lookup(view: ReaderViewDep, raw: JsonBody) -> LookupResponse:
 
 
 PATH_ID = (f"The customer's id as in the data ({CUSTOMERS.column('customer_id').length_rule}). URL-encode it "
-           "(`ACME/42` as `ACME%2F42`); a `/` also works unencoded, but `%`, `?` and `#` must be encoded.")
+           "(`ACME/42` as `ACME%2F42`); a `/` also works unencoded, but `%`, `?`, `#` and a path segment of `.` "
+           "or `..` must be encoded (`%2E`), or HTTP clients change the path before sending it.")
 
 
 # `:path` so that an id with a `/` matches (uvicorn decodes %2F before routing); OpenAPI shows {customer_id}

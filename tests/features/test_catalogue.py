@@ -115,3 +115,15 @@ def test_catalogues_built_twice_are_equal() -> None:
     """Render functions are module-level, so entries compare equal across calls (a lambda would not)."""
     assert catalogue(CONFIG) == ENTRIES
     assert markdown(catalogue(CONFIG)) == markdown(ENTRIES)
+
+
+def test_a_negative_zero_share_reads_as_zero() -> None:
+    entry = {f.name: f for f in catalogue(FeatureConfig())}["negative_share_30d"]
+    assert wording.describe(entry, -0.0) == wording.describe(entry, 0.0)
+    assert "-" not in wording.pct(-0.0)
+
+
+def test_an_open_case_opened_on_the_cutoff_day_is_not_open_for_0_days() -> None:
+    entry = {f.name: f for f in catalogue(FeatureConfig())}["oldest_open_case_days"]
+    assert wording.describe(entry, 0.0) == "a case opened within the last day, still open"
+    assert wording.describe(entry, 3.0) == "a case open for 3 days"

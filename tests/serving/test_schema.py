@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.serving.conftest import Keys, Store, running_server
@@ -59,6 +59,10 @@ def names_a_field(response: Any) -> bool:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: Any, schema_url: str, keys: Keys) -> None:
     operation = (case.method.upper(), case.path)
+    # an id with a `.` or `..` segment never reaches a server as written: the HTTP client drops the segment
+    # (RFC 3986 5.2.4) unless it is sent as %2E, which schemathesis does not do (test_api covers %2E%2E)
+    customer_id = (case.path_parameters or {}).get("customer_id")
+    assume(customer_id is None or not {".", ".."} & set(str(customer_id).split("/")))
     excluded = [positive_data_acceptance] if operation in SEMANTIC else []
     response = case.call_and_validate(base_url=schema_url, headers={"X-API-Key": keys.admin},
                                       excluded_checks=excluded)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,6 +169,25 @@ def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingSc
     assert clv.predict(fresh)["p_alive"].iloc[0] > clv.predict(stale)["p_alive"].iloc[0]
 
 
+
+def test_both_champions_score_a_retain_features_file_as_written(training_scenario: TrainingScenario,
+                                                               mlflow_client: Any, tmp_path: Path) -> None:
+    """What the README tells a data scientist to do: `retain features`, then each champion through
+    `mlflow.pyfunc` on the Parquet as written (once refused: transfers_* double there, int64 in the signature)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(training_scenario.data_dir, data_dir)
+    written = tmp_path / "features.parquet"
+    done = _retain(tmp_path, "features", "--data", str(data_dir), "--as-of", CLI_AS_OF, "--out", str(written))
+    assert done.returncode == 0, done.stderr
+    features = pd.read_parquet(written)
+    assert (features.filter(regex=r"^transfers_\d+d$").dtypes == "int64").all()
+
+    churn = mlflow.pyfunc.load_model(f"models:/{CHURN}@champion").predict(features)
+    clv = mlflow.pyfunc.load_model(f"models:/{CLV}@champion").predict(features)
+    assert len(churn) == len(clv) == len(features)
+    assert churn["churn_probability"].between(0, 1).all()
+    assert np.isfinite(clv.to_numpy()).all() and clv["p_alive"].between(0, 1).all()
+
 # --- the command line ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -241,3 +261,23 @@ def test_an_as_of_without_enough_history_is_refused_before_mlflow_is_touched(tmp
     with pytest.raises(RetainError, match=refused):
         pipeline.train(settings, load(cli_data), cli_data, dt.date(2024, 2, 1), read_truth(cli_data))
     assert not (tmp_path / "store").exists()
+
+
+def test_a_business_without_service_contacts_trains_and_scores(tmp_path: Path, cli_data: Path) -> None:
+    """An export whose interactions table is empty (only its columns): every service feature reads "no
+    contact", and the chain still trains, registers and scores."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(cli_data, data_dir)
+    interactions = data_dir / "interactions.parquet"
+    pd.read_parquet(interactions).iloc[:0].to_parquet(interactions)
+    as_of = "2025-12-29"  # the last purchase: without contacts the log ends a day earlier
+
+    trained = _retain(tmp_path, "train", "--data", str(data_dir), "--as-of", as_of)
+    assert trained.returncode == 0, trained.stderr
+    assert "retain-churn v1: promoted to champion" in trained.stdout
+    scored = _retain(tmp_path, "score", "--data", str(data_dir), "--as-of", as_of)
+    assert scored.returncode == 0, scored.stderr
+    batch = pd.read_parquet(next((data_dir / "scores").glob("batch_*.parquet")))
+    customers = pd.read_parquet(data_dir / "customers.parquet")
+    assert len(batch) == (customers["signup_date"] <= pd.Timestamp(as_of)).sum()  # every customer known then
+    assert batch["churn_probability"].between(0, 1).all() and batch["reason_1"].notna().any()
