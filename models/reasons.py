@@ -10,7 +10,7 @@ never "nan": a missing service rate means there was nothing to measure, which is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 
@@ -115,6 +115,10 @@ class ReasonTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        """Each row's reasons, as `lists` gives them."""
+        return iter(self.lists())
 
     def lists(self) -> list[list[str]]:
         """Per row, its reasons in order."""

@@ -165,7 +165,7 @@ def test_reason_table_columns_hold_the_lists_padded_with_none() -> None:
     ])
     table = reason_table(contributions, MATRIX, WORDINGS)
     lists = table.lists()
-    assert lists == reason_codes(contributions, MATRIX, WORDINGS)
+    assert lists == reason_codes(contributions, MATRIX, WORDINGS) == list(table)
     for k in range(4):  # a column past `top` is all None
         assert table.column(k).tolist() == [row[k] if k < len(row) else None for row in lists]
     assert reason_table(contributions, MATRIX, WORDINGS, top=0).column(0).tolist() == [None, None, None]
