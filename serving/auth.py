@@ -5,8 +5,9 @@ the `RETAIN_API_KEY_HASHES` setting of the same shape. A key may have a name (`r
 the file's optional `"names": {hex: name}` (files without it still load); a key without one is called
 `key-` and the first 8 hex digits of its hash. Names say who recorded an outreach; they are not secrets.
 
-A caller sends the key itself as `X-API-Key`; the service hashes it and compares the digest with every stored hash (no early exit), so timing says nothing about
-which key or how much of it matched. An admin key may do everything a reader key may. Keys are never logged.
+A caller sends the key itself as `X-API-Key`; the service hashes it and compares the digest with every stored
+hash (no early exit), so timing says nothing about which key or how much of it matched. An admin key may do
+everything a reader key may. Keys are never logged.
 """
 
 from __future__ import annotations
