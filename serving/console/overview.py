@@ -53,10 +53,11 @@ class Overview:
 def _groups(names: np.ndarray, view: ScoreView) -> list[Group]:
     frame = pd.DataFrame({"name": pd.Series(names, dtype=object).fillna("(none)"),
                           "var": view.floats["value_at_risk"], "p": view.floats["churn_probability"]})
-    grouped = frame.groupby("name", sort=False).agg(customers=("var", "size"), var=("var", "sum"), p=("p", "mean"))
-    grouped = grouped.sort_values(["var", "customers"], ascending=False)
-    return [Group(str(name), int(row.customers), float(row.var), None if np.isnan(row.p) else float(row.p))
-            for name, row in grouped.iterrows()]
+    grouped = frame.groupby("name", sort=False).agg(customers=("var", "size"), total=("var", "sum"),
+                                                    mean_p=("p", "mean"))
+    grouped = grouped.sort_values(["total", "customers"], ascending=False)
+    return [Group(str(name), int(customers), float(total), None if np.isnan(mean_p) else float(mean_p))
+            for name, customers, total, mean_p in grouped[["customers", "total", "mean_p"]].itertuples()]
 
 
 def compute(view: ScoreView) -> Overview:

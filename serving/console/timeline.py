@@ -31,7 +31,7 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection of this thread (connections are not shared between threads)."""
     con = getattr(_local, "con", None)
     if con is None:
-        con = _local.con = duckdb.connect(config={"threads": 1, "TimeZone": "UTC"})
+        con = _local.con = duckdb.connect(config={"threads": 1})
     return con
 
 

@@ -7,6 +7,7 @@ outreach on it); tests that write start their own server on a copy of the data (
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -75,12 +76,14 @@ def csrf_of(html: str) -> str:
     return Page(html).find("input", name="csrf_token")[0].attrs["value"]
 
 
-def sign_in(base_url: str, key: str, target: str = "/app/") -> httpx.Client:
-    client = httpx.Client(base_url=base_url, timeout=60, follow_redirects=False)
-    form = client.get("/app/login")
-    answer = client.post("/app/login", data={"api_key": key, "csrf_token": csrf_of(form.text), "next": target})
-    assert answer.status_code == 303, answer.text
-    return client
+@contextmanager
+def sign_in(base_url: str, key: str, target: str = "/app/") -> Iterator[httpx.Client]:
+    """A client signed in with `key` (through the login form, as a browser does)."""
+    with httpx.Client(base_url=base_url, timeout=60, follow_redirects=False) as client:
+        form = client.get("/app/login")
+        answer = client.post("/app/login", data={"api_key": key, "csrf_token": csrf_of(form.text), "next": target})
+        assert answer.status_code == 303, answer.text
+        yield client
 
 
 def row_ids(html: str) -> list[str]:
@@ -89,6 +92,5 @@ def row_ids(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def agent(base_url: str, keys: Keys) -> Iterator[httpx.Client]:
-    client = sign_in(base_url, keys.reader)
-    yield client
-    client.close()
+    with sign_in(base_url, keys.reader) as client:
+        yield client
