@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from retain.csv_export import safe_cell
-from tests.serving.conftest import FORMULA_SEGMENT, Store
+from tests.serving.conftest import AS_OF, FORMULA_SEGMENT, Store
 from tests.serving.console.conftest import Page, row_ids
 
 COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "top_reason",
@@ -70,10 +70,18 @@ def filters(frame: pd.DataFrame) -> list[tuple[dict[str, str], pd.Series]]:
     ]
 
 
-def test_the_batch_carries_the_work_list_columns(batch: pd.DataFrame) -> None:
-    assert batch["country"].notna().any()
+def test_the_batch_carries_the_work_list_columns_from_the_features(store: Store, batch: pd.DataFrame) -> None:
+    from batch.store import CONTEXT_COLUMNS
+    from features import io as feature_io
+    from features.build import FeatureConfig
+    from features.snapshot import prepare_sources
+    from retain.ingest import load
+
+    sources = prepare_sources(feature_io.connect(), load(store.data_dir), None, with_sentiment=False)
+    features = sources.features_at(AS_OF, FeatureConfig.from_settings(store.settings())).to_pandas()
+    features = features.set_index("customer_id").loc[batch["customer_id"], CONTEXT_COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(batch[CONTEXT_COLUMNS].reset_index(drop=True), features, check_dtype=False)
     assert batch["oldest_open_case_days"].notna().any() and batch["oldest_open_case_days"].isna().any()
-    assert (batch["days_since_last_purchase"].dropna() >= 0).all()
 
 
 def test_the_default_list_is_the_whole_batch_by_value_at_risk(agent: httpx.Client, batch: pd.DataFrame) -> None:
