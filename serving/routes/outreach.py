@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from retain.csv_export import csv_text
 from serving.console.outreach import COLUMNS
@@ -15,6 +15,20 @@ from serving.routes.at_risk import CSV_TYPE
 from serving.schemas import error_responses
 
 router = APIRouter(prefix="/v1", tags=["outreach"], dependencies=[KnownQueryOnly])
+
+
+def _iso_only(value: object) -> object:
+    """Refuse a number: pydantic would read `0.5` as seconds since 1970, but `since` is an ISO 8601 time."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("an ISO 8601 time such as 2026-01-31T09:00:00Z, not a number")
+    return value
+
+
+IsoTime = Annotated[dt.datetime, BeforeValidator(_iso_only)]
 
 
 class OutreachEntry(BaseModel):
@@ -39,7 +53,7 @@ class OutreachLog(BaseModel):
 )
 async def outreach_log(
     request: Request, role: ReaderDep,
-    since: Annotated[dt.datetime | None, Query(description="ISO 8601 time (UTC when it has no offset); "
+    since: Annotated[IsoTime | None, Query(description="ISO 8601 time (UTC when it has no offset); "
                                                            "only outcomes recorded at or after it.")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Overrides the Accept header.")] = None,
 ) -> OutreachLog | Response:

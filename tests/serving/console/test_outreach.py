@@ -82,8 +82,9 @@ def test_v1_outreach_json_csv_since_and_auth(store: Store, data_copy: Path,
             assert rows[0] == ["customer_id", "outcome", "note", "key_name", "key_role", "recorded_at"]
             assert [r[0] for r in rows[1:]] == [CUSTOMER, "'-42"]
             assert rows[1][2] == "'=cmd|' /C calc'!A0"  # formula-safe
-        assert httpx.get(f"{url}/v1/outreach", params={"since": "yesterday"},
-                         headers={"X-API-Key": reader}).status_code == 422
+        for bad in ("yesterday", "0.5", "1700000000"):
+            answer = httpx.get(f"{url}/v1/outreach", params={"since": bad}, headers={"X-API-Key": reader})
+            assert answer.status_code == 422 and answer.json()["detail"][0]["msg"].startswith("since:")
 
 
 def test_not_contacted_days_leaves_out_recent_outreach(store: Store, data_copy: Path,
