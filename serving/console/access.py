@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.responses import Response
 
 from retain.settings import Settings
+from serving.console.copies import SortedCopies
 from serving.console.outreach import OutreachStore
 from serving.console.overview import OverviewCache
 from serving.console.render import error_page
@@ -35,6 +36,7 @@ class Console:
         self.outreach = OutreachStore(settings.data_dir)
         self.worklists = WorkIndexCache(settings.data_dir)
         self.overviews = OverviewCache(settings)
+        self.copies = SortedCopies(settings.data_dir)
         self._sessions: Sessions | None = None
         self._lock = threading.Lock()
 

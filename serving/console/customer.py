@@ -40,8 +40,8 @@ def _not_found(agent: Any) -> Response:
 def _page_context(console: Any, view: ScoreView, customer_id: str, position: int) -> dict[str, Any]:
     """Everything the page shows (file reads: run in a worker thread)."""
     as_of = dt.date.fromisoformat(view.info.as_of)
-    timeline = read_timeline(console.settings.data_dir, customer_id, as_of)
-    history = probability_history(console.settings.data_dir, customer_id)
+    timeline = read_timeline(console.settings.data_dir, customer_id, as_of, console.copies)
+    history = probability_history(console.settings.data_dir, customer_id, console.copies)
     start, end = timeline.start.to_pydatetime(), timeline.end.to_pydatetime()
     texts = timeline.contacts.dropna(subset=["sentiment"])
     return {

@@ -4,13 +4,16 @@ the last 365 days (counted here from the input files), the charts, awkward ids, 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
 from features.sentiment_cache import CACHE_DIR, CACHE_FILE
+from serving.console.copies import FOLDER, SortedCopies
 from serving.console.render import customer_path
+from serving.console.timeline import probability_history, read_timeline
 from tests.serving.conftest import AS_OF, AWKWARD_IDS, Store
 from tests.serving.console.conftest import Page
 
@@ -108,3 +111,33 @@ def test_the_timeline_window_ends_at_the_batch_cutoff() -> None:
 
     start, end = _window(dt.date(2025, 12, 31))
     assert end == pd.Timestamp("2026-01-01") and start == pd.Timestamp("2025-01-01")
+
+
+def test_sorted_copies_give_the_same_rows_as_the_sources(data_copy: Path, inputs: dict[str, pd.DataFrame]) -> None:
+    customers = [busiest(inputs), "ACME/42", "-42", "NOPE"]
+    direct = [read_timeline(data_copy, c, AS_OF) for c in customers]
+    history = [probability_history(data_copy, c) for c in customers]
+    copies = SortedCopies(data_copy)
+    for customer in customers:  # the first reads queue the copies and still read the sources
+        read_timeline(data_copy, customer, AS_OF, copies)
+        probability_history(data_copy, customer, copies)
+    copies.join()
+    assert {p.name.split("-")[0] for p in (data_copy / FOLDER).glob("*.parquet")} == \
+        {"interactions", "scores", "transactions"}
+    assert copies.ready("transactions", [data_copy / "transactions.parquet"], "unused", []) is not None
+    for customer, before, earlier in zip(customers, direct, history, strict=True):
+        after = read_timeline(data_copy, customer, AS_OF, copies)
+        pd.testing.assert_frame_equal(after.purchases, before.purchases, check_dtype=False)
+        columns = ["interaction_id", "opened_at", "channel", "transfers", "resolved", "text", "sentiment"]
+        pd.testing.assert_frame_equal(after.contacts[columns], before.contacts[columns], check_dtype=False)
+        pd.testing.assert_frame_equal(probability_history(data_copy, customer, copies), earlier, check_dtype=False)
+    assert direct[0].contacts["sentiment"].notna().any()
+
+
+def test_an_edited_text_shows_no_stale_sentiment(data_copy: Path, inputs: dict[str, pd.DataFrame]) -> None:
+    customer = busiest(inputs)
+    contacts = inputs["interactions"].copy()
+    contacts.loc[contacts["customer_id"] == customer, "text"] = "a completely new text"
+    contacts.to_parquet(data_copy / "interactions.parquet", index=False)
+    timeline = read_timeline(data_copy, customer, AS_OF)
+    assert len(timeline.contacts) > 0 and timeline.contacts["sentiment"].isna().all()
