@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         snapshot = await run_in_threadpool(load_snapshot, settings, by_name)
         app.state.retain = AppState(settings, by_name, snapshot)
+        console.warm(app.state.console, snapshot.view)
         freeze_heap()
         if not len(snapshot.keys):
             log.warning("no API keys configured: every /v1 route answers 401 (see `retain api-key`)")

@@ -9,6 +9,9 @@ MLflow links), `outreach` (the SQLite log), `headers`, `render` (templates).
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -17,8 +20,11 @@ from serving.console import customer, login, pages
 from serving.console.access import Console
 from serving.console.headers import SecurityHeaders
 from serving.console.render import STATIC
+from serving.console.timeline import prepare_copies
+from serving.state import ScoreView
 
-__all__ = ["Console", "mount"]
+__all__ = ["Console", "mount", "warm"]
+log = logging.getLogger("retain.console")
 
 
 def mount(app: FastAPI, settings: Settings) -> Console:
@@ -30,3 +36,20 @@ def mount(app: FastAPI, settings: Settings) -> Console:
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     return console
+
+
+def warm(console: Console, view: ScoreView | None) -> threading.Thread:
+    """Build the work list's index of `view` and queue the customer page's sorted copies in the background, so
+    the first agent does not wait for them (a request that comes first builds what it needs itself)."""
+
+    def run() -> None:
+        try:
+            if view is not None:
+                console.worklists.get(view)
+            prepare_copies(console.settings.data_dir, console.copies)
+        except Exception as error:  # noqa: BLE001 - warming is an optimisation; requests build what they need
+            log.warning("console: warming up failed (%s); pages build what they need", type(error).__name__)
+
+    thread = threading.Thread(target=run, name="console-warm", daemon=True)
+    thread.start()
+    return thread

@@ -146,6 +146,12 @@ def read_timeline(data_dir: Path, customer_id: str, as_of: dt.date,
                     contacts.sort_values("opened_at").reset_index(drop=True), start, end)
 
 
+def prepare_copies(data_dir: Path, copies: SortedCopies) -> None:
+    """Queue the sorted copies the customer page reads (a lookup of no customer asks for each of them)."""
+    read_timeline(data_dir, "", dt.date(2000, 1, 1), copies)  # any day: no rows are wanted, only the copies
+    probability_history(data_dir, "", copies)
+
+
 def _sentiments(contacts: pd.DataFrame) -> pd.Series:
     """Each contact's cached sentiment where it was scored from the same text (an edited text is not)."""
     if contacts.empty:

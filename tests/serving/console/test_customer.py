@@ -4,6 +4,7 @@ the last 365 days (counted here from the input files), the charts, awkward ids, 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import httpx
@@ -141,3 +142,19 @@ def test_an_edited_text_shows_no_stale_sentiment(data_copy: Path, inputs: dict[s
     contacts.to_parquet(data_copy / "interactions.parquet", index=False)
     timeline = read_timeline(data_copy, customer, AS_OF)
     assert len(timeline.contacts) > 0 and timeline.contacts["sentiment"].isna().all()
+
+
+def test_warming_up_builds_the_work_list_index_and_the_copies(store: Store, data_copy: Path) -> None:
+    from batch.store import ScoreBatch, store_dir
+    from serving.console import Console, warm
+    from serving.state import ScoreView
+
+    shutil.rmtree(data_copy / FOLDER, ignore_errors=True)  # copied from the shared store's folder
+    view = ScoreView.from_batch(ScoreBatch.load(store_dir(data_copy)))
+    console = Console(store.settings(data_dir=data_copy))
+    warm(console, view).join(timeout=60)
+    console.copies.join()
+    assert console.worklists.get(view) is console.worklists.get(view)
+    assert {p.name.split("-")[0] for p in (data_copy / FOLDER).glob("*.parquet")} == \
+        {"interactions", "scores", "transactions"}
+    assert console.copies.ready("transactions", [data_copy / "transactions.parquet"], "unused", []) is not None
