@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from serving.console import charts
-from serving.console.access import AgentDep, ConsoleDep, csrf_refused, read_form
+from serving.console.access import Agent, AgentDep, Console, ConsoleDep, csrf_refused, read_form
 from serving.console.outreach import OUTCOMES, OutreachError
-from serving.console.render import customer_path, error_page, render
+from serving.console.render import NO_BATCH, customer_path, error_page, render
 from serving.console.timeline import probability_history, read_timeline
 from serving.deps import SnapshotDep
 from serving.state import ScoreView
@@ -27,17 +27,17 @@ PAGE = "/app/customers/{customer_id:path}"
 
 
 def _position(view: ScoreView | None, customer_id: str) -> int | None:
+    return None if view is None else view.position.get(customer_id)
+
+
+def _not_found(agent: Agent, view: ScoreView | None) -> Response:
     if view is None:
-        raise HTTPException(503, "no score batch is loaded: run `retain score`, then reload")
-    return view.position.get(customer_id)
-
-
-def _not_found(agent: Any) -> Response:
+        return error_page(503, "No scores yet", NO_BATCH, agent=agent, csrf_token=agent.csrf_token)
     return error_page(404, "No such customer", "No customer with this id is in the served score batch.",
                       agent=agent, csrf_token=agent.csrf_token)
 
 
-def _page_context(console: Any, view: ScoreView, customer_id: str, position: int) -> dict[str, Any]:
+def _page_context(console: Console, view: ScoreView, customer_id: str, position: int) -> dict[str, Any]:
     """Everything the page shows (file reads: run in a worker thread)."""
     as_of = dt.date.fromisoformat(view.info.as_of)
     timeline = read_timeline(console.settings.data_dir, customer_id, as_of, console.copies)
@@ -64,7 +64,7 @@ def _page_context(console: Any, view: ScoreView, customer_id: str, position: int
 async def customer_page(customer_id: str, agent: AgentDep, console: ConsoleDep, snapshot: SnapshotDep) -> Response:
     position = _position(snapshot.view, customer_id)
     if position is None or snapshot.view is None:
-        return _not_found(agent)
+        return _not_found(agent, snapshot.view)
     context = await run_in_threadpool(_page_context, console, snapshot.view, customer_id, position)
     return render("customer.html", agent=agent, csrf_token=agent.csrf_token, action=customer_path(customer_id)
                   + "/outreach", error=None, **context)
@@ -77,7 +77,7 @@ async def record_outreach(customer_id: str, request: Request, agent: AgentDep, c
     if not console.sessions.csrf_ok(agent.session, form.get("csrf_token")):
         return csrf_refused(agent)
     if _position(snapshot.view, customer_id) is None:
-        return _not_found(agent)
+        return _not_found(agent, snapshot.view)
     try:
         await run_in_threadpool(console.outreach.record, customer_id, form.get("outcome", ""), form.get("note", ""),
                                 agent.name, agent.role, dt.datetime.now(dt.UTC))

@@ -19,12 +19,12 @@ from starlette.responses import Response
 
 from retain.csv_export import csv_text
 from serving.console import charts
-from serving.console.access import HOME, AgentDep, ConsoleDep
-from serving.console.render import error_page, render
+from serving.console.access import HOME, Agent, AgentDep, Console, ConsoleDep
+from serving.console.render import NO_BATCH, error_page, render
 from serving.console.worklist import COLUMNS, FilterError, Filters, Sort, WorkIndex, parse_limit
 from serving.deps import SnapshotDep
 from serving.routes.at_risk import CSV_TYPE, decode_cursor, encode_cursor
-from serving.state import ScoreView, Snapshot
+from serving.state import ScoreView
 
 router = APIRouter(include_in_schema=False)
 TEXT_COLUMNS = ("customer_id", "risk_tier", "top_reason")
@@ -33,10 +33,8 @@ LABELS = {"customer_id": "Customer", "churn_probability": "Churn probability", "
           "oldest_open_case_days": "Oldest open case (days)", "days_since_last_purchase": "Days since last purchase"}
 
 
-def _view(snapshot: Snapshot) -> ScoreView:
-    if snapshot.view is None:
-        raise HTTPException(503, "no score batch is loaded: run `retain score`, then reload")
-    return snapshot.view
+def _no_batch(agent: Agent) -> Response:
+    return error_page(503, "No scores yet", NO_BATCH, agent=agent, csrf_token=agent.csrf_token)
 
 
 def _start(cursor: str | None, view: ScoreView) -> int:
@@ -52,11 +50,11 @@ def _start(cursor: str | None, view: ScoreView) -> int:
             from None
 
 
-def _contacted(console: Any, filters: Filters) -> set[str]:
+def _contacted(console: Console, filters: Filters) -> set[str]:
     if filters.not_contacted_days is None:
         return set()
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=filters.not_contacted_days)
-    return console.outreach.contacted_since(since)  # type: ignore[no-any-return]
+    return console.outreach.contacted_since(since)
 
 
 def _sort_links(filters: Filters, sort: Sort, limit: str | None) -> dict[str, dict[str, str]]:
@@ -70,7 +68,7 @@ def _sort_links(filters: Filters, sort: Sort, limit: str | None) -> dict[str, di
     return links
 
 
-def _work_list(request: Request, console: Any, agent: Any, view: ScoreView) -> Response:
+def _work_list(request: Request, console: Console, agent: Agent, view: ScoreView) -> Response:
     params = dict(request.query_params)
     index: WorkIndex = console.worklists.get(view)
     context: dict[str, Any] = {"agent": agent, "csrf_token": agent.csrf_token, "columns": COLUMNS, "labels": LABELS,
@@ -99,7 +97,9 @@ def _work_list(request: Request, console: Any, agent: Any, view: ScoreView) -> R
 
 @router.get(HOME)
 def work_list(request: Request, agent: AgentDep, console: ConsoleDep, snapshot: SnapshotDep) -> Response:
-    return _work_list(request, console, agent, _view(snapshot))
+    if snapshot.view is None:
+        return _no_batch(agent)
+    return _work_list(request, console, agent, snapshot.view)
 
 
 def export_rows(index: WorkIndex, positions: np.ndarray) -> str:
@@ -113,7 +113,9 @@ def export_rows(index: WorkIndex, positions: np.ndarray) -> str:
 
 @router.get("/app/export.csv")
 def export(request: Request, agent: AgentDep, console: ConsoleDep, snapshot: SnapshotDep) -> Response:
-    view = _view(snapshot)
+    view = snapshot.view
+    if view is None:
+        return _no_batch(agent)
     params = dict(request.query_params)
     try:
         filters, sort = Filters.parse(params), Sort.parse(params)
@@ -127,7 +129,9 @@ def export(request: Request, agent: AgentDep, console: ConsoleDep, snapshot: Sna
 
 @router.get("/app/overview")
 async def overview(agent: AgentDep, console: ConsoleDep, snapshot: SnapshotDep) -> Response:
-    view = _view(snapshot)
+    view = snapshot.view
+    if view is None:
+        return _no_batch(agent)
     figures, runs = await run_in_threadpool(console.overviews.get, view)
     chart = charts.histogram(figures.counts, figures.edges, "Churn probability across customers", "customers")
     scored = dt.datetime.fromisoformat(view.info.scored_at)

@@ -72,3 +72,6 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def error_page(status: int, title: str, message: str, **context: Any) -> HTMLResponse:
     return render("error.html", status, title=title, message=message, **context)
+
+
+NO_BATCH = "No score batch is loaded yet: run `retain score`, then reload the service (POST /v1/admin/reload)."

@@ -3,13 +3,14 @@ and the security headers of every console response."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from serving.console.session import COOKIE
-from tests.serving.conftest import Keys
+from tests.serving.conftest import Keys, Store, running_server
 from tests.serving.console.conftest import Page, csrf_of, sign_in
 
 PAGES = ["/app/", "/app/overview", "/app/customers/C0000001", "/app/export.csv"]
@@ -119,3 +120,12 @@ def test_security_headers_on_console_responses(base_url: str, path: str) -> None
 
 def test_api_routes_keep_their_headers(base_url: str) -> None:
     assert "content-security-policy" not in httpx.get(base_url + "/health").headers
+
+
+def test_without_a_score_batch_pages_say_so(store: Store, keys: Keys, tmp_path: Path) -> None:
+    settings = store.settings(data_dir=tmp_path / "empty", **keys.settings_changes())
+    with running_server(settings) as url, sign_in(url, keys.reader) as client:
+        for path in ("/app/", "/app/overview", "/app/customers/C1", "/app/export.csv"):
+            answer = client.get(path)
+            assert answer.status_code == 503, path
+            assert "retain score" in Page(answer.text).one("p", role="alert").content
