@@ -105,6 +105,7 @@ def test_the_outreach_form_is_on_the_page(agent: httpx.Client) -> None:
     assert form.attrs["method"] == "post" and form.attrs["action"] == "/app/customers/ACME%2F42/outreach"
     assert [o.attrs["value"] for o in page.find("option")] == ["contacted", "saved", "not_reachable", "declined"]
     assert page.find("textarea", name="note") and page.find("input", name="csrf_token")
+    assert page.one("ul", id="outreach-log").content == ""  # no item (not even a placeholder) before any outcome
 
 
 def test_the_timeline_window_ends_at_the_batch_cutoff() -> None:
