@@ -90,7 +90,7 @@ class Filters:
             value = getattr(self, item.name)
             if value in ("", None, False):
                 continue
-            out[item.name] = "true" if value is True else f"{value:g}" if isinstance(value, float) else str(value)
+            out[item.name] = "true" if value is True else repr(value) if isinstance(value, float) else str(value)
         return out
 
     @property

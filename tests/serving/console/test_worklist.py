@@ -180,3 +180,12 @@ def test_bad_values_get_a_message_naming_the_field(agent: httpx.Client, query: s
 def test_a_bad_filter_of_the_export_is_refused_with_a_message(agent: httpx.Client) -> None:
     answer = agent.get("/app/export.csv?min_clv=lots")
     assert answer.status_code == 400 and "min_clv" in Page(answer.text).one("p", role="alert").content
+
+
+def test_filters_round_trip_through_links_exactly() -> None:
+    from serving.console.worklist import Filters
+
+    given = Filters(tier="high", segment="premium [legacy]", min_clv=123.45678912345, has_open_case=True, q="A/B",
+                    not_contacted_days=7)
+    assert Filters.parse(given.query()) == given
+    assert Filters.parse({}) == Filters() and not Filters().any
