@@ -30,8 +30,9 @@ demo: $(STAMP)
 	$(BIN)/retain train --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	$(BIN)/retain score --data $(DEMO_DIR) --as-of $(DEMO_AS_OF)
 	@if [ -t 0 ] && [ -t 1 ]; then \
-	  key=$$($(BIN)/retain api-key --role admin 2>/dev/null); \
+	  key=$$($(BIN)/retain api-key --role admin --name "demo admin" 2>/dev/null); \
 	  echo; echo "Demo API key (admin): $$key"; \
+	  echo "Console: http://127.0.0.1:$(DEMO_PORT)/app/   (sign in with the key above)"; \
 	  echo "Try:  curl -s -H 'X-API-Key: $$key' 'http://127.0.0.1:$(DEMO_PORT)/v1/at-risk?limit=5'"; \
 	  echo "      curl -s -H 'X-API-Key: $$key' http://127.0.0.1:$(DEMO_PORT)/v1/customers/C0000001"; \
 	  echo "Docs: http://127.0.0.1:$(DEMO_PORT)/docs   (Ctrl-C stops the server)"; echo; \

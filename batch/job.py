@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from batch.store import BatchInfo, store_dir, write_batch
+from batch.store import CONTEXT_COLUMNS, BatchInfo, store_dir, write_batch
 from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.snapshot import prepare_sources
@@ -35,6 +35,8 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
     say(f"scoring {len(features):,} customers")
     scores = score(scorer, FeatureBlock.from_frame(features, scorer)).frame()
     scores.insert(1, "segment", features["segment"].to_numpy())
+    for column in CONTEXT_COLUMNS:  # the work list's filters and columns (serving/console)
+        scores[column] = features[column].to_numpy()
     stamp = scored_at.strftime("%Y%m%dT%H%M%S%fZ")
     info = BatchInfo(batch_id=stamp, file=f"batch_{stamp}.parquet", as_of=as_of.isoformat(),
                      scored_at=scored_at.isoformat(), customers=len(scores), churn_model_version=scorer.churn_version,

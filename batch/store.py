@@ -22,6 +22,9 @@ SCORE_COLUMNS = [
     "customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases", "clv",
     "value_at_risk", "reason_1", "reason_2", "reason_3",
 ]
+# What a retention agent filters and sorts the work list by, carried from the feature table beside the scores
+# (a batch written before they were carried lacks them: readers treat them as missing).
+CONTEXT_COLUMNS = ["country", "oldest_open_case_days", "days_since_last_purchase"]
 
 
 class BatchInfo(BaseModel):
@@ -43,7 +46,8 @@ def store_dir(data_dir: Path) -> Path:
 def write_batch(scores: pd.DataFrame, info: BatchInfo, directory: Path) -> Path:
     """Write the batch file, then swap the pointer; older batches beyond the last few are removed."""
     directory = Path(directory)
-    path = write_table(scores[SCORE_COLUMNS], directory / info.file)
+    columns = SCORE_COLUMNS + [c for c in CONTEXT_COLUMNS if c in scores]
+    path = write_table(scores[columns], directory / info.file)
     atomic_write(directory / POINTER, lambda tmp: tmp.write_text(info.model_dump_json(indent=2)))
     batches = sorted(directory.glob("batch_*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in batches[KEEP_BATCHES:]:

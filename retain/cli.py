@@ -443,8 +443,10 @@ def serve(
 def api_key(
     role: Annotated[str, typer.Option(help="reader (scores) or admin (also reload).")],
     keys_file: KeysFile = None,
+    name: Annotated[str | None, typer.Option(help="Who uses the key (shown in the outreach log); default "
+                                                  "key-<first 8 hex digits of its hash>.")] = None,
 ) -> None:
-    """Create an API key: print it once and store only its SHA-256 hash in the keys file."""
+    """Create an API key: print it once and store only its SHA-256 hash (and its name) in the keys file."""
     from serving.auth import ROLES, add_key
 
     if role not in ROLES:
@@ -452,7 +454,7 @@ def api_key(
     path = keys_file or _settings().api_keys_file
     if path is None:
         raise RetainError("no keys file: pass --keys-file FILE or set RETAIN_API_KEYS_FILE")
-    key = add_key(path, role)  # type: ignore[arg-type]
+    key = add_key(path, role, name)  # type: ignore[arg-type]
     errors.print(f"New {role} key; its hash was added to {path}. It is shown only once:")
     typer.echo(key)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         description="Largest request body the API accepts (a full 1,000-row /v1/score batch is ~3-4 MB).",
     )
     api_metrics_public: bool = Field(default=True, description="Serve /metrics without an API key.")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the console's session cookies (RETAIN_SESSION_SECRET); when unset, one is generated "
+                    "once and kept in `session_secret` beside the keys file (mode 0600).",
+    )
+    session_max_age_seconds: int = Field(default=8 * 3600, gt=0, description="A console session's lifetime.")
+    mlflow_ui_url: str = Field(default="http://127.0.0.1:5000",
+                               description="The MLflow UI the console links model runs to (`make mlflow-ui`).")
 
     @model_validator(mode="after")
     def _resolve_against_home(self) -> Settings:

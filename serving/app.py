@@ -22,8 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.build import FeatureConfig, catalogue
 from retain.settings import Settings
+from serving import console
 from serving.metrics import Metrics
-from serving.routes import admin, at_risk, customers, health, score
+from serving.routes import admin, at_risk, customers, health, outreach, score
 from serving.score_input import ScoreInput
 from serving.state import AppState, freeze_heap, load_snapshot
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         snapshot = await run_in_threadpool(load_snapshot, settings, by_name)
         app.state.retain = AppState(settings, by_name, snapshot)
+        console.warm(app.state.console, snapshot.view)
         freeze_heap()
         if not len(snapshot.keys):
             log.warning("no API keys configured: every /v1 route answers 401 (see `retain api-key`)")
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     score_input = ScoreInput(features)
     app.include_router(score.build_router(score_input))
     app.include_router(admin.router)
+    app.include_router(outreach.router)
+    console.mount(app, settings)  # the web console under /app, over the same snapshot and keys
     _document_schemas(app, {**score_input.openapi_components(), **customers.BODY_SCHEMAS})
     return app
 

@@ -1,0 +1,77 @@
+"""Pages from Jinja2 templates that ship in the package, with autoescape on for every template: a customer id,
+segment or message of `<script>alert(1)</script>` is shown as text. Number formats and the customer link are
+template filters, so every page writes them the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.responses import HTMLResponse
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def customer_path(customer_id: str) -> str:
+    """The customer page's path: the id as one URL path segment (`.` and `..` as %2E, which clients keep)."""
+    segment = {".": "%2E", "..": "%2E%2E"}.get(customer_id) or quote(customer_id, safe="")
+    return f"/app/customers/{segment}"
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _percent(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.1%}"
+
+
+def _days(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.0f}"
+
+
+def _when(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value:%Y-%m-%d %H:%M}" + (" UTC" if isinstance(value, dt.datetime) else "")
+
+
+def _query(params: dict[str, str], **changes: str | None) -> str:
+    merged = {**params, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                          trim_blocks=True, lstrip_blocks=True)
+ENVIRONMENT.filters.update(number=_number, percent=_percent, days=_days, when=_when, customer_path=customer_path)
+ENVIRONMENT.globals.update(query=_query)
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("agent", None)
+    context.setdefault("csrf_token", "")
+    return HTMLResponse(ENVIRONMENT.get_template(template).render(**context), status_code=status)
+
+
+def error_page(status: int, title: str, message: str, **context: Any) -> HTMLResponse:
+    return render("error.html", status, title=title, message=message, **context)
+
+
+NO_BATCH = "No score batch is loaded yet: run `retain score`, then reload the service (POST /v1/admin/reload)."
