@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ import pytest
 from tests.serving.conftest import Keys, Store, data_copy, keys, running_server, store  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -112,12 +113,23 @@ def console(browser: Browser, store: Store, keys: Keys,  # noqa: F811 (fixtures 
 
 @pytest.fixture()
 def start_console(browser: Browser, store: Store, keys: Keys,  # noqa: F811
-                  ) -> Iterator[Callable[[Path], Any]]:
-    """`start_console(data_dir)`: a context manager running a console server on that folder (for restarts)."""
-    def start(data_dir: Path) -> Any:
-        return running_server(store.settings(data_dir=data_dir, **keys.settings_changes()))
+                  ) -> Callable[[Path], AbstractContextManager[Console]]:
+    """`with start_console(data_dir) as console:` a console server of its own on that folder (to restart it)."""
+    @contextmanager
+    def start(data_dir: Path) -> Iterator[Console]:
+        with running_server(store.settings(data_dir=data_dir, **keys.settings_changes())) as url:
+            console_available(url)
+            yield Console(url, data_dir, keys)
 
-    yield start
+    return start
+
+
+@pytest.fixture()
+def private_console(start_console: Callable[[Path], AbstractContextManager[Console]],
+                    data_copy: Path) -> Iterator[Console]:  # noqa: F811
+    """A console server for one test, over its own copy of the store's data (for tests whose writes others read)."""
+    with start_console(data_copy) as console:
+        yield console
 
 
 @pytest.fixture()
@@ -130,9 +142,17 @@ def open_tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         context = browser.new_context(storage_state=storage_state, viewport={"width": 1280, "height": 900})
         contexts.append(context)
         tab = Tab(context.new_page())
-        tab.page.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-        tab.page.on("console", lambda message: tab.console_errors.append(message.text)
-                    if message.type == "error" else None)
+
+        def on_dialog(dialog: Dialog) -> None:
+            tab.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                tab.console_errors.append(message.text)
+
+        tab.page.on("dialog", on_dialog)
+        tab.page.on("console", on_console)
         opened.append(tab)
         return tab
 
@@ -150,6 +170,17 @@ def sign_in(page: Page, base_url: str, key: str, path: str = "/app/") -> None:
     page.fill("#api_key", key)
     page.locator("form#login button[type=submit]").click()
     expect(page.locator("form#logout")).to_be_attached()
+
+
+def expect_login(page: Page, next_path: str) -> None:
+    """The page is the login form, sent there from `next_path` (kept as the `next` parameter)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from playwright.sync_api import expect
+
+    expect(page.locator("form#login #api_key")).to_be_visible()
+    assert urlsplit(page.url).path == "/app/login", page.url
+    assert parse_qs(urlsplit(page.url).query).get("next") == [next_path], page.url
 
 
 @pytest.fixture(scope="session")
