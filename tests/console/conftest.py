@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+# A local server answers in well under a second; a stuck wait should fail fast rather than after Playwright's 30 s.
+ACTION_TIMEOUT_MS = 10_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -140,6 +142,7 @@ def open_tab(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
 
     def open_(storage_state: Any = None) -> Tab:
         context = browser.new_context(storage_state=storage_state, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
         tab = Tab(context.new_page())
 
