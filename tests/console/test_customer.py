@@ -40,12 +40,15 @@ def test_a_customer_opened_from_the_list_shows_score_reasons_timeline_and_charts
     for chart in ("sentiment-chart", "purchase-chart", "probability-history"):
         figure = page.locator(f"figure#{chart}")
         expect(figure.locator("svg")).to_have_count(1)
-        assert (figure.locator("svg title").text_content() or "").strip(), f"{chart}: the svg has no <title>"
+        title = figure.locator("svg > title")  # the chart's accessible name (points may carry titles of their own)
+        assert title.count() == 1 and (title.text_content() or "").strip(), f"{chart}: the svg has no <title>"
     expect(page.locator("form#outreach select[name=outcome] option")).to_have_count(4)
 
 
 @pytest.mark.parametrize("original", sorted(AWKWARD_IDS))
 def test_awkward_ids_open_their_own_page(console: Console, signed_in: Tab, original: str) -> None:
+    """Whatever the link's href, clicking an id opens that customer. For ".." this needs more than encoding:
+    browsers resolve a `%2E%2E` path segment as `..` (WHATWG URL), so `/app/customers/%2E%2E` is `/app/`."""
     customer = AWKWARD_IDS[original]
     page = signed_in.page
     page.goto(console.url + "/app/")

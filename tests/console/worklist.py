@@ -21,7 +21,8 @@ COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_ris
 
 
 def customer_path(customer_id: str) -> str:
-    """The customer page's path: the id as one path segment (`.` and `..` as %2E, which clients keep)."""
+    """The customer page's path with the id as one path segment, as the contract has it. `.` and `..` go as %2E,
+    which httpx keeps but a browser resolves like the dots themselves: no test opens those ids by this path."""
     encoded = quote(customer_id, safe="")
     return "/app/customers/" + (encoded.replace(".", "%2E") if set(customer_id) == {"."} else encoded)
 
