@@ -121,6 +121,7 @@ def test_not_contacted_days_drops_customers_with_a_recent_outcome(private_consol
 
     page.goto(console.url + "/app/")
     apply_filters(page, not_contacted_days=30)
+    expect(page).to_have_url(re.compile(r"[?&]not_contacted_days=30"))
     expect(page.locator("#summary")).to_have_attribute("data-count", str(total))  # nobody contacted yet
 
     page.locator(f"#work-list tbody tr[data-customer-id='{first}'] a").first.click()
