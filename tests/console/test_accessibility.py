@@ -11,10 +11,10 @@ from playwright.sync_api import expect
 from tests.console.axe import assert_no_serious_violations
 from tests.console.conftest import Console, Tab
 from tests.console.worklist import customer_path
-from tests.serving.conftest import SCRIPT
+from tests.serving.conftest import SCRIPT_ID
 
 SIGNED_IN = {"work-list": "/app/", "work-list-filtered": "/app/?tier=high&has_open_case=true",
-             "customer": customer_path("C0000010"), "customer-awkward": customer_path(SCRIPT),
+             "customer": customer_path("C0000010"), "customer-awkward": customer_path(SCRIPT_ID),
              "overview": "/app/overview"}
 
 
