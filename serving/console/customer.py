@@ -1,15 +1,16 @@
 """One customer's page (`/app/customers/{customer_id}`) and recording an outreach outcome on it.
 
 The id is the whole rest of the path (ids may hold `/`, as in `/v1/customers/{customer_id}`), so the outreach
-form posts to the page's path plus `/outreach`.
+form posts to the page's path plus `/outreach`. The ids `.` and `..`, which a browser cannot keep in a path,
+have the same page at `/app/customer?id=..` (see `render.customer_path`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from serving.console import charts
 from serving.console.access import Agent, AgentDep, Console, ConsoleDep, csrf_refused, read_form
 from serving.console.outreach import OUTCOMES, OutreachError
-from serving.console.render import NO_BATCH, customer_path, error_page, render
+from serving.console.render import BY_QUERY, NO_BATCH, customer_path, error_page, outreach_path, render
 from serving.console.timeline import probability_history, read_timeline
 from serving.deps import SnapshotDep
 from serving.state import ScoreView
@@ -66,8 +67,8 @@ async def customer_page(customer_id: str, agent: AgentDep, console: ConsoleDep, 
     if position is None or snapshot.view is None:
         return _not_found(agent, snapshot.view)
     context = await run_in_threadpool(_page_context, console, snapshot.view, customer_id, position)
-    return render("customer.html", agent=agent, csrf_token=agent.csrf_token, action=customer_path(customer_id)
-                  + "/outreach", error=None, **context)
+    return render("customer.html", agent=agent, csrf_token=agent.csrf_token, action=outreach_path(customer_id),
+                  error=None, **context)
 
 
 @router.post(PAGE + "/outreach")
@@ -84,3 +85,15 @@ async def record_outreach(customer_id: str, request: Request, agent: AgentDep, c
     except OutreachError as error:
         return error_page(400, "Not recorded", str(error), agent=agent, csrf_token=agent.csrf_token)
     return RedirectResponse(customer_path(customer_id), status_code=303)
+
+
+@router.get(BY_QUERY)
+async def customer_page_by_query(customer_id: Annotated[str, Query(alias="id", min_length=1)], agent: AgentDep,
+                                 console: ConsoleDep, snapshot: SnapshotDep) -> Response:
+    return await customer_page(customer_id, agent, console, snapshot)
+
+
+@router.post(BY_QUERY + "/outreach")
+async def record_outreach_by_query(customer_id: Annotated[str, Query(alias="id", min_length=1)], request: Request,
+                                   agent: AgentDep, console: ConsoleDep, snapshot: SnapshotDep) -> Response:
+    return await record_outreach(customer_id, request, agent, console, snapshot)

@@ -18,10 +18,23 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 
+DOT_SEGMENTS = (".", "..")
+BY_QUERY = "/app/customer"  # the page of an id that cannot be a path segment
+
+
 def customer_path(customer_id: str) -> str:
-    """The customer page's path: the id as one URL path segment (`.` and `..` as %2E, which clients keep)."""
-    segment = {".": "%2E", "..": "%2E%2E"}.get(customer_id) or quote(customer_id, safe="")
-    return f"/app/customers/{segment}"
+    """The customer page's path: the id as one URL path segment. A browser resolves a `.` or `..` segment even
+    percent-encoded (WHATWG URL: `%2E%2E` is `..`), so those two ids go in the query instead."""
+    if customer_id in DOT_SEGMENTS:
+        return f"{BY_QUERY}?{urlencode({'id': customer_id})}"
+    return f"/app/customers/{quote(customer_id, safe='')}"
+
+
+def outreach_path(customer_id: str) -> str:
+    """Where the customer page's outreach form posts."""
+    if customer_id in DOT_SEGMENTS:
+        return f"{BY_QUERY}/outreach?{urlencode({'id': customer_id})}"
+    return customer_path(customer_id) + "/outreach"
 
 
 def _number(value: Any, digits: int = 2) -> str:

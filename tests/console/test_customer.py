@@ -47,8 +47,8 @@ def test_a_customer_opened_from_the_list_shows_score_reasons_timeline_and_charts
 
 @pytest.mark.parametrize("original", sorted(AWKWARD_IDS))
 def test_awkward_ids_open_their_own_page(console: Console, signed_in: Tab, original: str) -> None:
-    """Whatever the link's href, clicking an id opens that customer. For ".." this needs more than encoding:
-    browsers resolve a `%2E%2E` path segment as `..` (WHATWG URL), so `/app/customers/%2E%2E` is `/app/`."""
+    """Clicking an id opens that customer, ".." included: browsers resolve even a `%2E%2E` path segment as `..`
+    (WHATWG URL), so the console links that one by query (`/app/customer?id=..`)."""
     customer = AWKWARD_IDS[original]
     page = signed_in.page
     page.goto(console.url + "/app/")
