@@ -183,9 +183,13 @@ def store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 
     from retain.settings import Settings
 
-    if not (root / "built").is_file():
+    marker, wanted = root / "built", f"{args.customers} {args.seed} {args.train_customers}\n"
+    if not marker.is_file():
         api.build_store(root, args)
-        (root / "built").write_text(f"{args.customers} {args.seed}\n")
+        marker.write_text(wanted)
+    elif marker.read_text() != wanted:
+        raise SystemExit(f"{root} holds a store of other --customers/--seed/--train-customers "
+                         f"({marker.read_text().strip()}); use another --workdir")
     settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
                         data_dir=root / "all")
     batch = sorted((root / "all" / "scores").glob("batch_*.parquet"))[-1]
