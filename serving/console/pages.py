@@ -24,7 +24,7 @@ from serving.console.render import NO_BATCH, error_page, render
 from serving.console.worklist import COLUMNS, FilterError, Filters, Sort, WorkIndex, parse_limit
 from serving.deps import SnapshotDep
 from serving.routes.at_risk import CSV_TYPE, decode_cursor, encode_cursor
-from serving.state import ScoreView
+from serving.state import TIER_CODES, ScoreView
 
 router = APIRouter(include_in_schema=False)
 TEXT_COLUMNS = ("customer_id", "risk_tier", "top_reason")
@@ -72,7 +72,8 @@ def _work_list(request: Request, console: Console, agent: Agent, view: ScoreView
     params = dict(request.query_params)
     index: WorkIndex = console.worklists.get(view)
     context: dict[str, Any] = {"agent": agent, "csrf_token": agent.csrf_token, "columns": COLUMNS, "labels": LABELS,
-                               "segments": index.segment_names, "countries": index.country_names,
+                               "tiers": list(TIER_CODES), "segments": index.segment_names,
+                               "countries": index.country_names,
                                "params": params, "rows": [], "count": 0, "value_at_risk": 0.0, "next_query": None,
                                "error": None, "sort": Sort(), "filters": Filters(), "sort_links": {},
                                "export_query": {}}
