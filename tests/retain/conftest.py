@@ -43,8 +43,8 @@ def good_csv_dir(write_data: WriteTables, frames: dict[str, pd.DataFrame]) -> Pa
 def typed_frames(good_csv_dir: Path) -> dict[str, pd.DataFrame]:
     """The good tables with their contract types (as `load` returns them), for writing Parquet files."""
     data = load(good_csv_dir)
-    return {"customers": data.customers.copy(), "transactions": data.transactions.copy(),
-            "interactions": data.interactions.copy()}
+    return {"customers": data.customers.to_pandas(), "transactions": data.transactions.to_pandas(),
+            "interactions": data.interactions.to_pandas()}
 
 
 @pytest.fixture(scope="session")

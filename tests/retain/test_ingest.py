@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+import ibis.expr.datatypes as dt
 import pandas as pd
 import pytest
 
@@ -35,30 +35,31 @@ def test_good_csv_files_load_with_contract_types(good_csv_dir: Path) -> None:
 
     assert data.problems == []
     assert data.set_aside == 0
-    assert (len(data.customers), len(data.transactions), len(data.interactions)) == (5, 5, 4)
-    assert pd.api.types.is_datetime64_any_dtype(data.customers["signup_date"])
-    assert pd.api.types.is_datetime64_any_dtype(data.transactions["timestamp"])
-    assert data.transactions["amount"].dtype == np.float64
-    assert str(data.interactions["ces"].dtype) == "Int64"
-    assert str(data.interactions["resolved"].dtype) == "boolean"
+    counts = [getattr(data, table.name).count().execute() for table in TABLES]
+    assert counts == [5, 5, 4]
+    assert data.customers.schema()["signup_date"].is_timestamp()
+    assert data.transactions.schema()["timestamp"].is_timestamp()
+    assert data.transactions.schema()["amount"] == dt.float64
+    assert data.interactions.schema()["ces"] == dt.int64
+    assert data.interactions.schema()["resolved"] == dt.boolean
     for table in TABLES:
         assert list(getattr(data, table.name).columns) == list(table.column_names)
 
 
 def test_csv_cells_are_parsed_to_the_right_values(good_csv_dir: Path) -> None:
     data = load(good_csv_dir)
-    stamps = list(data.transactions["timestamp"])
+    stamps = list(data.transactions.to_pandas()["timestamp"])
 
     assert stamps[1] == pd.Timestamp("2024-02-11 12:30:00")  # "Z" is UTC
     assert stamps[3] == pd.Timestamp("2024-02-01 08:00:00")  # +02:00 converted to UTC
-    assert data.transactions["timestamp"].dt.tz is None
-    assert list(data.interactions["resolved"]) == [False, True, False, True]  # false/true/no/yes
-    assert list(data.transactions["amount"]) == [10.5, 0.0, 99.99, 5.0, 42.0]
-    assert data.customers.loc[2, "country"] == "NA"  # Namibia, not a missing value
-    assert pd.isna(data.customers.loc[2, "segment"])
-    assert data.interactions.loc[0, "text"] == "Where is my order, please?"
-    assert pd.isna(data.interactions.loc[2, "closed_at"])  # still open is fine
-    assert data.customers.loc[1, "churned_at"] == pd.Timestamp("2024-09-01")
+    assert data.transactions.to_pandas()["timestamp"].dt.tz is None
+    assert list(data.interactions.to_pandas()["resolved"]) == [False, True, False, True]  # false/true/no/yes
+    assert list(data.transactions.to_pandas()["amount"]) == [10.5, 0.0, 99.99, 5.0, 42.0]
+    assert data.customers.to_pandas().loc[2, "country"] == "NA"  # Namibia, not a missing value
+    assert pd.isna(data.customers.to_pandas().loc[2, "segment"])
+    assert data.interactions.to_pandas().loc[0, "text"] == "Where is my order, please?"
+    assert pd.isna(data.interactions.to_pandas().loc[2, "closed_at"])  # still open is fine
+    assert data.customers.to_pandas().loc[1, "churned_at"] == pd.Timestamp("2024-09-01")
 
 
 def test_optional_columns_may_be_absent(write_data, frames) -> None:
@@ -68,10 +69,10 @@ def test_optional_columns_may_be_absent(write_data, frames) -> None:
     data = load(write_data(frames))
 
     assert data.problems == []
-    assert data.interactions["ces"].isna().all()
-    assert str(data.interactions["ces"].dtype) == "Int64"
-    assert data.customers["churned_at"].isna().all()
-    assert list(data.transactions.columns) == ["customer_id", "timestamp", "amount", "order_id"]
+    assert data.interactions.to_pandas()["ces"].isna().all()
+    assert data.interactions.schema()["ces"] == dt.int64
+    assert data.customers.to_pandas()["churned_at"].isna().all()
+    assert list(data.transactions.to_pandas().columns) == ["customer_id", "timestamp", "amount", "order_id"]
 
 
 def test_survey_boundaries_are_valid(write_data, frames) -> None:
@@ -82,8 +83,8 @@ def test_survey_boundaries_are_valid(write_data, frames) -> None:
 
     data = load(write_data(frames))
 
-    assert list(data.interactions["ces"][:2]) == [1, 7]
-    assert list(data.interactions["nps"][:2]) == [0, 10]
+    assert list(data.interactions.to_pandas()["ces"][:2]) == [1, 7]
+    assert list(data.interactions.to_pandas()["nps"][:2]) == [0, 10]
 
 
 # ---------------------------------------------------------------- one test per rule (CSV)
@@ -247,8 +248,8 @@ def test_any_customer_id_within_the_id_rule_loads(write_data, frames) -> None:
     data = load(write_data(frames))
 
     assert data.problems == []
-    assert list(data.customers["customer_id"]) == ["ACME/42", longest, " -padded & odd? ", "C4", "C5"]
-    assert "ACME/42" in set(data.transactions["customer_id"])
+    assert list(data.customers.to_pandas()["customer_id"]) == ["ACME/42", longest, " -padded & odd? ", "C4", "C5"]
+    assert "ACME/42" in set(data.transactions.to_pandas()["customer_id"])
 
 
 def test_transaction_for_unknown_customer(write_data, frames) -> None:
@@ -340,8 +341,8 @@ def test_good_parquet_files_load(write_data, typed_frames) -> None:
     data = load(write_data(typed_frames, "parquet"))
 
     assert data.problems == []
-    pd.testing.assert_frame_equal(data.interactions, typed_frames["interactions"])
-    pd.testing.assert_frame_equal(data.transactions, typed_frames["transactions"])
+    pd.testing.assert_frame_equal(data.interactions.to_pandas(), typed_frames["interactions"])
+    pd.testing.assert_frame_equal(data.transactions.to_pandas(), typed_frames["transactions"])
 
 
 def test_parquet_negative_amount(write_data, typed_frames) -> None:
@@ -427,8 +428,8 @@ def test_parquet_time_zones_are_converted_to_utc(write_data, typed_frames) -> No
 
     data = load(write_data(typed_frames, "parquet"))
 
-    assert list(data.transactions["timestamp"]) == list(stamps)
-    assert data.transactions["timestamp"].dt.tz is None
+    assert list(data.transactions.to_pandas()["timestamp"]) == list(stamps)
+    assert data.transactions.to_pandas()["timestamp"].dt.tz is None
 
 
 # ---------------------------------------------------------------- the folder itself

@@ -29,13 +29,13 @@ def test_bad_rows_are_set_aside_and_good_rows_kept(write_data, frames, tmp_path:
     expected_bad_rows = {"customers": [2], "transactions": [1, 3], "interactions": [3, 4]}
     for table in TABLE_NAMES:
         bad = read_quarantine(quarantine, table)
-        good = getattr(data, table)
+        good = getattr(data, table).to_pandas()
         assert list(bad["row"].astype(int)) == expected_bad_rows[table]
         assert len(good) + len(bad) == len(inputs[table])
     assert data.set_aside == 5
-    assert list(data.customers["customer_id"]) == ["C1", "C3", "C4", "C5"]
-    assert list(data.transactions["order_id"].fillna("-")) == ["O2", "-", "O5"]
-    assert list(data.interactions["interaction_id"]) == ["I1", "I2"]
+    assert list(data.customers.to_pandas()["customer_id"]) == ["C1", "C3", "C4", "C5"]
+    assert list(data.transactions.to_pandas()["order_id"].fillna("-")) == ["O2", "-", "O5"]
+    assert list(data.interactions.to_pandas()["interaction_id"]) == ["I1", "I2"]
 
 
 def test_quarantine_file_keeps_the_raw_row_and_names_the_rule(write_data, frames, tmp_path: Path) -> None:
@@ -63,9 +63,9 @@ def test_events_of_a_quarantined_customer_are_set_aside(write_data, frames, tmp_
 
     data = load(write_data(frames), quarantine)
 
-    assert set(data.customers["customer_id"]) == {"C2", "C4", "C5"}
-    assert set(data.transactions["customer_id"]) == {"C2", "C4"}
-    assert set(data.interactions["customer_id"]) == {"C2"}
+    assert set(data.customers.to_pandas()["customer_id"]) == {"C2", "C4", "C5"}
+    assert set(data.transactions.to_pandas()["customer_id"]) == {"C2", "C4"}
+    assert set(data.interactions.to_pandas()["customer_id"]) == {"C2"}
     bad_transactions = read_quarantine(quarantine, "transactions")
     assert list(bad_transactions["customer_id"]) == ["C1", "C1", "C3"]  # C1 now unknown, C3 set aside
     assert bad_transactions["problems"].str.contains("customer_id must exist in customers").all()
@@ -101,7 +101,7 @@ def test_parquet_bad_rows_are_quarantined_as_csv(write_data, typed_frames, tmp_p
     bad = read_quarantine(quarantine, "interactions")
     assert list(bad["row"]) == ["2"] and list(bad["interaction_id"]) == ["I2"]
     assert bad.loc[0, "problems"] == "nps: must be <= 10"
-    assert list(data.interactions["interaction_id"]) == ["I1", "I3", "I4"]
+    assert list(data.interactions.to_pandas()["interaction_id"]) == ["I1", "I3", "I4"]
 
 
 def test_no_row_is_lost_on_generated_data(small_sample, tmp_path: Path) -> None:
@@ -134,12 +134,12 @@ def test_no_row_is_lost_on_generated_data(small_sample, tmp_path: Path) -> None:
     }
     for table in TABLE_NAMES:
         bad = read_quarantine(tmp_path / "q", table)
-        good = getattr(data, table)
+        good = getattr(data, table).to_pandas()
         assert {int(row) - 1 for row in bad["row"]} == expected[table], table
         assert len(good) + len(bad) == len(raw[table]), table
     set_aside = read_quarantine(tmp_path / "q", "transactions")
-    kept = set(data.transactions["order_id"]) | set(set_aside["order_id"])
+    kept = set(data.transactions.to_pandas()["order_id"]) | set(set_aside["order_id"])
     assert kept == set(raw["transactions"]["order_id"])
-    assert set(data.interactions["interaction_id"]).isdisjoint(
+    assert set(data.interactions.to_pandas()["interaction_id"]).isdisjoint(
         read_quarantine(tmp_path / "q", "interactions")["interaction_id"])
     assert data.set_aside == sum(len(expected[table]) for table in TABLE_NAMES)
