@@ -24,12 +24,11 @@ def connect(threads: int | None = None) -> BaseBackend:
 
 
 def register(con: BaseBackend, data: DataSet) -> tuple[ir.Table, ir.Table, ir.Table]:
-    """The validated tables as engine tables (customers, transactions, interactions)."""
-    return tuple(  # type: ignore[return-value]
-        con.create_table(name, frame, overwrite=True)
-        for name, frame in (("customers", data.customers), ("transactions", data.transactions),
-                            ("interactions", data.interactions))
-    )
+    """The validated tables (customers, transactions, interactions): engine tables already, on the connection
+    ingest read them with, which must be `con`."""
+    if data.con is not con:
+        raise ValueError("the data set was read with another engine connection: pass data.con")
+    return data.customers, data.transactions, data.interactions
 
 
 def register_frame(con: BaseBackend, name: str, frame: pd.DataFrame) -> ir.Table:

@@ -48,21 +48,22 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
         return FeatureSources(con, customers, transactions, interactions, None)
     from features.sentiment_cache import cache_path, score_interactions
 
-    contacts = data.interactions[["interaction_id", "customer_id", "opened_at", "text"]]
+    texts = io.to_frame(con, interactions.select("interaction_id", "text"))  # VADER runs in Python
     scores, stats = score_interactions(
-        contacts, cache_path(data_dir) if data_dir is not None else None,
+        texts, cache_path(data_dir) if data_dir is not None else None,
         progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
     )
-    scored = contacts.drop(columns="text").assign(sentiment=scores["sentiment"].to_numpy())
-    return FeatureSources(con, customers, transactions, interactions,
-                          io.register_frame(con, "scored_interactions", scored), stats.scored_now,
+    scored_ids = io.register_frame(con, "interaction_sentiment", scores)
+    scored = interactions.select("interaction_id", "customer_id", "opened_at").join(
+        scored_ids, "interaction_id").select("interaction_id", "customer_id", "opened_at", "sentiment")
+    return FeatureSources(con, customers, transactions, interactions, scored, stats.scored_now,
                           stats.from_cache)
 
 
 def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: FeatureConfig, out: Path | None,
                    with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, FeatureSources, int]:
     """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
-    con = io.connect()
+    con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
     path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
     return path, sources, int(con.read_parquet(path).count().execute())

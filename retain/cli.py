@@ -43,9 +43,11 @@ def _settings() -> Settings:
     return Settings()
 
 
-def _print_problems(problems: list[Problem]) -> None:
-    """A table on a terminal; elsewhere (a CI log, `| tee`) one problem a line, whole, for grep."""
-    title = f"{len(problems)} problem(s) in the input data"
+def _print_problems(problems: list[Problem], total: int,
+                    counts: dict[tuple[str, str, str], int] | None = None) -> None:
+    """A table on a terminal; elsewhere (a CI log, `| tee`) one problem a line, whole, for grep. Past the listed
+    problems, the count of each rule."""
+    title = f"{total} problem(s) in the input data"
     if not errors.is_terminal:
         errors.print(f"{title}:", markup=False, highlight=False)
         for problem in problems[:MAX_PROBLEMS_SHOWN]:
@@ -58,8 +60,13 @@ def _print_problems(problems: list[Problem]) -> None:
             table.add_row(*map(escape, (problem.file, str(problem.row or ""), problem.column or "",
                                         problem.value or "", problem.rule)))
         errors.print(table)
-    if len(problems) > MAX_PROBLEMS_SHOWN:
-        errors.print(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more: use --report FILE for the full list.")
+    if total > MAX_PROBLEMS_SHOWN:
+        listed = "the full list" if total == len(problems) else f"the first {len(problems):,}"
+        errors.print(f"... and {total - MAX_PROBLEMS_SHOWN} more: use --report FILE for {listed}.")
+    if counts and total > len(problems):
+        errors.print("Problems per rule:", markup=False, highlight=False)
+        for (file, column, rule), count in counts.items():
+            errors.print(f"  {file}, column '{column}': {rule}: {count:,}", markup=False, highlight=False)
 
 
 def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None) -> DataSet:
@@ -69,7 +76,7 @@ def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = 
     try:
         data = load(data_dir, quarantine)
     except ValidationFailed as failure:
-        _print_problems(failure.problems)
+        _print_problems(failure.problems, failure.total, failure.counts)
         if report is not None:
             _write_report(failure.problems, report)
             errors.print(f"Full report written to {report}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 from pydantic import BaseModel
 
@@ -22,7 +23,7 @@ from retain.rules import CLOSED_BEFORE_OPENED, UNKNOWN_CUSTOMER, CheckedTable, c
 from retain.storage import find_table
 
 __all__ = ["CLOSED_BEFORE_OPENED", "MAX_PROBLEMS_LISTED", "UNKNOWN_CUSTOMER", "DataSet", "Problem", "TableCheck",
-           "ValidationFailed", "check_table", "load"]
+           "ValidationFailed", "as_table", "check_table", "from_frames", "load"]
 
 MAX_PROBLEMS_LISTED = 10_000  # per table: the report's rows; every problem is still counted per rule
 
@@ -139,6 +140,21 @@ def _good(con: BaseBackend, check: TableCheck) -> ir.Table:
     assert check.checked is not None
     good = check.checked.good(filtered=check.bad_rows > 0)
     return good.order_by(ROW).drop(ROW).cache()
+
+
+def as_table(frame: pd.DataFrame | ir.Table) -> ir.Table:
+    """An engine table as it is; a small pandas frame (tests, notebooks) as an in-memory one."""
+    return ibis.memtable(frame) if isinstance(frame, pd.DataFrame) else frame
+
+
+def from_frames(customers: pd.DataFrame, transactions: pd.DataFrame, interactions: pd.DataFrame,
+                con: BaseBackend | None = None) -> DataSet:
+    """A DataSet of small frames that already have the contract's types (tests, notebooks), on `con`."""
+    con = con or ibis.duckdb.connect()
+    tables = [con.create_table(f"_retain_frame_{name}", frame, temp=True, overwrite=True)
+              for name, frame in (("customers", customers), ("transactions", transactions),
+                                  ("interactions", interactions))]
+    return DataSet(con, *tables)
 
 
 def table_paths(data_dir: Path) -> dict[str, Path]:

@@ -8,9 +8,12 @@ is a looser bound, reported separately so the two are never confused.
 
 from __future__ import annotations
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from retain.ingest import as_table
 from retain.simulate import SimulationParams, case_badness, dropout_probability
 
 DAY = pd.Timedelta(days=1)
@@ -22,15 +25,17 @@ def simulation_params(truth: pd.DataFrame) -> SimulationParams:
     return SimulationParams.model_validate_json(stored) if stored else SimulationParams()
 
 
-def _observed_cases(interactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them."""
-    seen = interactions[interactions["opened_at"] < as_of].sort_values("opened_at", kind="stable")
-    case = ["customer_id", "case_id"]  # case ids need only be unique per customer
-    switched = seen["channel"].ne(seen.groupby(case)["channel"].shift()) & seen.duplicated(case)
-    cases = seen.assign(switched=switched).groupby(case, as_index=False).agg(
-        opened=("opened_at", "min"), contacts=("interaction_id", "size"),
-        resolved=("resolved", "any"), transfers=("transfers", "sum"), switches=("switched", "sum"),
-    )
+def _observed_cases(interactions: ir.Table, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them (the
+    engine groups the contacts into cases; one row a case comes back)."""
+    seen = interactions.filter(interactions.opened_at < as_of.to_pydatetime())
+    case = [seen.customer_id, seen.case_id]  # case ids need only be unique per customer
+    previous = seen.channel.lag().over(ibis.window(group_by=case, order_by=[seen.opened_at, seen.interaction_id]))
+    seen = seen.mutate(switched=(previous.notnull() & (seen.channel != previous)).cast("int64"))
+    cases = seen.group_by(["customer_id", "case_id"]).aggregate(
+        opened=seen.opened_at.min(), contacts=seen.count(), resolved=seen.resolved.any(),
+        transfers=seen.transfers.sum(), switches=seen.switched.sum(),
+    ).to_pyarrow().to_pandas()
     cases["badness"] = case_badness(cases["contacts"].to_numpy(), cases["resolved"].to_numpy(float),
                                     cases["transfers"].to_numpy(float), cases["switches"].to_numpy(float))
     return cases
@@ -56,16 +61,23 @@ def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
     return pressure, own["badness"].reindex(last_purchase.index)
 
 
-def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.DataFrame,
-                                      interactions: pd.DataFrame, as_of: pd.Timestamp,
+def best_achievable_churn_probability(truth: pd.DataFrame, transactions: ir.Table | pd.DataFrame,
+                                      interactions: ir.Table | pd.DataFrame, as_of: pd.Timestamp,
                                       horizon_days: int) -> pd.Series:
     """P(no purchase in the horizon after the day `as_of`) per simulated customer who had bought by then
-    (customers added to the log by hand have no true parameters and are left out)."""
+    (customers added to the log by hand have no true parameters and are left out). The engine aggregates the
+    tables to one row a customer and a case."""
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
-    seen = transactions[(transactions["timestamp"] < end) & transactions["customer_id"].isin(truth["customer_id"])]
-    history = seen.groupby("customer_id")["timestamp"].agg(["size", "max"])
-    pressure, own_case = _last_decision(_observed_cases(interactions, end), history["max"], params)
+    transactions, interactions = as_table(transactions), as_table(interactions)
+    seen = transactions.filter(transactions.timestamp < end.to_pydatetime())
+    history = seen.group_by("customer_id").aggregate(size=seen.count(), max=seen.timestamp.max())
+    history = history.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
+    history = history[history.index.isin(truth["customer_id"])]
+    history["max"] = history["max"].astype("datetime64[us]")
+    cases = _observed_cases(interactions, end)
+    cases["opened"] = cases["opened"].astype("datetime64[us]")
+    pressure, own_case = _last_decision(cases, history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
     left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
+import ibis
 
 from retain.errors import RetainError
 from retain.ingest import DataSet
@@ -35,9 +35,13 @@ class DataSpan:
 
 def data_span(data: DataSet) -> DataSpan | None:
     """The days of the earliest and the latest purchase, contact opened or case closed (None without any)."""
-    stamps = pd.concat([data.transactions["timestamp"], data.interactions["opened_at"],
-                        data.interactions["closed_at"]], ignore_index=True).dropna()
-    return DataSpan(stamps.min().date(), stamps.max().date()) if len(stamps) else None
+    stamps = ibis.union(data.transactions.select(stamp=data.transactions.timestamp),
+                        data.interactions.select(stamp=data.interactions.opened_at),
+                        data.interactions.select(stamp=data.interactions.closed_at))
+    found = stamps.aggregate(first=stamps.stamp.min(), last=stamps.stamp.max()).to_pyarrow().to_pylist()[0]
+    if found["first"] is None:
+        return None
+    return DataSpan(found["first"].date(), found["last"].date())
 
 
 def check_as_of(data: DataSet, as_of: dt.date) -> DataSpan:

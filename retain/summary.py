@@ -23,12 +23,15 @@ def summarize(data: DataSet, truth: pd.DataFrame | None) -> DataSummary:
     """Counts, the span of events (the days `--as-of` must fall in) and, where a truth file exists, the share
     of customers that dropped out."""
     span = data_span(data)
+    customers = data.customers.aggregate(rows=data.customers.count(),
+                                         cancelled=data.customers.churned_at.notnull().sum())
+    counted = customers.to_pyarrow().to_pylist()[0]
     return DataSummary(
-        customers=len(data.customers),
-        transactions=len(data.transactions),
-        interactions=len(data.interactions),
+        customers=int(counted["rows"]),
+        transactions=int(data.transactions.count().to_pyarrow().as_py()),
+        interactions=int(data.interactions.count().to_pyarrow().as_py()),
         first_event=str(span.first) if span else None,
         last_event=str(span.last) if span else None,
-        known_cancellations=int(data.customers["churned_at"].notna().sum()),
+        known_cancellations=int(counted["cancelled"] or 0),
         churned_share_truth=float(truth["dropout_at"].notna().mean()) if truth is not None else None,
     )

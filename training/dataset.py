@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from features.build import FeatureConfig
@@ -17,7 +18,7 @@ from training.labels import CutoffPlan, churn_labels
 LABEL = "churned"
 
 
-def labelled_features(sources: FeatureSources, customers: pd.DataFrame, transactions: pd.DataFrame,
+def labelled_features(sources: FeatureSources, customers: ir.Table, transactions: ir.Table,
                       as_of: dt.date, config: FeatureConfig, horizon_days: int) -> pd.DataFrame:
     """Features at `as_of` for customers with a purchase by then, plus the `churned` label."""
     features = sources.features_at(as_of, config).to_pandas()
@@ -27,7 +28,7 @@ def labelled_features(sources: FeatureSources, customers: pd.DataFrame, transact
     return features
 
 
-def training_frames(sources: FeatureSources, customers: pd.DataFrame, transactions: pd.DataFrame,
+def training_frames(sources: FeatureSources, customers: ir.Table, transactions: ir.Table,
                     plan: CutoffPlan, config: FeatureConfig, horizon_days: int,
                     progress: Callable[[str], None] | None = None) -> dict[str, pd.DataFrame]:
     """{"train": rows of every training cutoff, "validation": ..., "test": ...}."""

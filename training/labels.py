@@ -9,22 +9,29 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
+
+from retain.ingest import as_table
 
 DAY = pd.Timedelta(days=1)
 
 
-def churn_labels(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: dt.date,
+def churn_labels(customers: ir.Table | pd.DataFrame, transactions: ir.Table | pd.DataFrame, as_of: dt.date,
                  horizon_days: int) -> pd.Series:
-    """1 if a customer makes no purchase in the `horizon_days` after the day `as_of`, or cancels in them."""
-    start = pd.Timestamp(as_of) + DAY
-    end = start + pd.Timedelta(days=horizon_days)
-    window = transactions[(transactions["timestamp"] >= start) & (transactions["timestamp"] < end)]
-    bought = customers["customer_id"].isin(window["customer_id"])
-    churned_at = customers["churned_at"]
-    cancelled = churned_at.notna() & (churned_at >= start) & (churned_at < end)
-    return pd.Series((~bought | cancelled).astype(int).to_numpy(), index=customers["customer_id"].to_numpy(),
+    """1 if a customer makes no purchase in the `horizon_days` after the day `as_of`, or cancels in them;
+    computed by the engine, one label a customer comes back (indexed by customer_id)."""
+    customers, transactions = as_table(customers), as_table(transactions)
+    start = (pd.Timestamp(as_of) + DAY).to_pydatetime()
+    end = (pd.Timestamp(start) + pd.Timedelta(days=horizon_days)).to_pydatetime()
+    stamp = transactions.timestamp
+    window = transactions.filter((stamp >= start) & (stamp < end)).select("customer_id").distinct()
+    churned_at = customers.churned_at
+    cancelled = churned_at.notnull() & (churned_at >= start) & (churned_at < end)
+    bought = customers.customer_id.isin(window.customer_id)
+    frame = customers.select("customer_id", churned=(~bought | cancelled).cast("int64")).to_pyarrow().to_pandas()
+    return pd.Series(frame["churned"].to_numpy(dtype="int64"), index=frame["customer_id"].to_numpy(),
                      name="churned")
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
@@ -37,6 +38,8 @@ from mlflow.tracking import MlflowClient
 from models.registry import CHALLENGER, CHAMPION, CHURN_MODEL, CLV_MODEL, alias_version, configure, store_lock
 from retain.errors import RetainError
 from retain.settings import Settings
+
+HASH_MODULUS = 1_000_000_007  # keeps each hash sum inside int64 on every engine
 
 __all__ = ["CHALLENGER", "CHAMPION", "CHURN_MODEL", "CLV_MODEL", "configure"]  # the registry names, re-exported
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "lifetimes==0.11.3", "pandas", "numpy", "scikit-learn", "pydantic"]
@@ -68,13 +71,19 @@ def git_commit() -> str:
         return "unknown"
 
 
-def table_digest(frames: Mapping[str, pd.DataFrame], as_of: str) -> pd.DataFrame:
-    """Per input table: rows and a content digest; the last row digests all of them with `as_of`."""
+def table_digest(tables: Mapping[str, ir.Table], as_of: str) -> pd.DataFrame:
+    """Per input table: rows and a content digest computed by the engine (row count and, per column, a sum of
+    value hashes: the order of rows does not matter); the last row digests all of them with `as_of`."""
     names, counts, digests = [], [], []
-    for name, frame in frames.items():
+    for name, table in tables.items():
+        sums = {f"c{i}": (table[column].hash() % HASH_MODULUS).cast("int64").sum()
+                for i, column in enumerate(table.columns)}
+        found = table.aggregate(_rows=table.count(), **sums).to_pyarrow().to_pylist()[0]
         names.append(name)
-        counts.append(len(frame))
-        digests.append(hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest())
+        counts.append(int(found["_rows"]))
+        shape = ",".join(f"{column}:{table.schema()[column]}" for column in table.columns)
+        content = ",".join(str(found[f"c{i}"] or 0) for i in range(len(table.columns)))
+        digests.append(hashlib.sha256(f"{shape}|{found['_rows']}|{content}".encode()).hexdigest())
     names.append(f"all@{as_of}")
     counts.append(sum(counts))
     digests.append(hashlib.sha256((as_of + "".join(digests)).encode()).hexdigest())

@@ -307,5 +307,5 @@ def test_help_loads_no_data_or_ml_library(tmp_path: Path) -> None:
 
 def test_validate_loads_no_ml_library(generated: Path, tmp_path: Path) -> None:
     loaded = _libraries_loaded("validate", generated, cwd=tmp_path)
-    assert {"pandas", "pandera"} <= loaded  # it did validate
-    assert loaded & {"ibis", "duckdb", "xgboost", "sklearn", "lifetimes", "mlflow", "matplotlib"} == set()
+    assert "ibis" in loaded  # it did validate, with the engine
+    assert loaded & {"xgboost", "sklearn", "lifetimes", "mlflow", "matplotlib"} == set()

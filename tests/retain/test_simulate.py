@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 from retain.contract import CHANNELS
 from retain.ingest import load
+from tests.retain.helpers import TABLE_NAMES
 from retain.reference import simulation_params
 from retain.sample import TRUTH_FILE, read_truth, write_sample
 from retain.simulate import (
@@ -74,7 +76,9 @@ def test_generator_leaves_global_random_state_alone() -> None:
 def test_generated_data_passes_validation(small_sample: SampleData, tmp_path: Path, fmt: str) -> None:
     written = write_sample(small_sample, tmp_path, fmt)  # type: ignore[arg-type]
 
-    data = load(tmp_path)
+    loaded = load(tmp_path)
+    data = SimpleNamespace(problems=loaded.problems, set_aside=loaded.set_aside,
+                           **{name: loaded.table(name).to_pandas() for name in TABLE_NAMES})
 
     assert data.problems == []
     assert data.set_aside == 0

@@ -49,7 +49,7 @@ def test_on_a_terminal_problems_are_a_table(monkeypatch) -> None:
     monkeypatch.setattr(cli, "errors", Output(file=sink, width=200, force_terminal=True, color_system=None))
     problem = Problem(file="t.csv", row=3, column="segment", value="gold [vip]", rule="must be one of ...")
 
-    cli._print_problems([problem])
+    cli._print_problems([problem], 1)
 
     text = sink.getvalue()
     assert "1 problem(s) in the input data" in text and "┃ file" in text

@@ -24,7 +24,7 @@ def feature_rows(store: Store, tmp_path_factory: pytest.TempPathFactory) -> list
     from retain.ingest import load
 
     data_dir = Path(shutil.copytree(store.data_dir, tmp_path_factory.mktemp("score") / "data"))
-    sources = prepare_sources(feature_io.connect(), load(data_dir), data_dir)
+    sources = prepare_sources((data := load(data_dir)).con, data, data_dir)
     frame = sources.features_at(AS_OF, FeatureConfig()).to_pandas()
     frame["as_of"] = AS_OF.isoformat()
     return json.loads(frame.to_json(orient="records"))  # NaN -> null, as a CRM would send

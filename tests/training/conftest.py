@@ -192,7 +192,7 @@ def _build_scenario(base: Path) -> dict[str, Any]:
 
     config = FeatureConfig(windows=settings.feature_windows_days, unit=settings.rfm_time_unit,
                            repeat_contact_days=settings.repeat_contact_days)
-    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    sources = prepare_sources(data.con, data, data_dir)
     test_cutoff = dt.date.fromisoformat(summary["steps"]["first"]["plan"]["test"])
     labelled_features(sources, data.customers, data.transactions, test_cutoff, config,
                       settings.churn_horizon_days).to_parquet(scenario.test_rows_path)

@@ -46,7 +46,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> Fitted:
     write_sample(generate(1500, 4242), folder)
     data = load(folder)
     plan = plan_cutoffs(dt.date(2025, 12, 31), 90, 2, 30)
-    sources = prepare_sources(feature_io.connect(), data, None)
+    sources = prepare_sources(data.con, data, None)
     frames = training_frames(sources, data.customers, data.transactions, plan, CONFIG, 90)
     features = catalogue(CONFIG)
     model = fit_churn(frames["train"], frames["validation"], features, LABEL, PARAMS, SEED)

@@ -74,7 +74,7 @@ def registered(cdnow: SampleData, small_sample: SampleData) -> dict[str, Feature
     def sources(log: SampleData) -> FeatureSources:
         data = DataSet(as_contract(log.customers, CUSTOMERS), as_contract(log.transactions, TRANSACTIONS),
                        as_contract(log.interactions, INTERACTIONS), checks={})
-        return prepare_sources(feature_io.connect(), data, None, with_sentiment=False)
+        return prepare_sources(data.con, data, None, with_sentiment=False)
 
     return {"cdnow": sources(cdnow), "generated": sources(small_sample)}
 

@@ -113,7 +113,7 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> DataSet:
 
 
 def _features(data: DataSet) -> pd.DataFrame:
-    sources = prepare_sources(feature_io.connect(), data, None)
+    sources = prepare_sources(data.con, data, None)
     return sources.features_at(CUTOFF, CONFIG).to_pandas().sort_values("customer_id", ignore_index=True)
 
 

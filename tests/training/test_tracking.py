@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import ibis
 import mlflow
 import pandas as pd
 import pytest
@@ -93,9 +94,9 @@ def test_tags_name_the_code_and_the_data(first_run: Any, training_scenario: Trai
     data = load(training_scenario.data_dir)
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", tags["git_commit"])
     assert tags["as_of"] == "2025-12-31"
-    assert tags["customers"] == str(len(data.customers)) == str(TRAIN_CUSTOMERS + 1)  # + the newcomer
-    assert tags["transactions"] == str(len(data.transactions))
-    assert tags["interactions"] == str(len(data.interactions))
+    assert tags["customers"] == str(data.customers.count().execute()) == str(TRAIN_CUSTOMERS + 1)  # + newcomer
+    assert tags["transactions"] == str(data.transactions.count().execute())
+    assert tags["interactions"] == str(data.interactions.count().execute())
     lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
                                      "interactions": data.interactions}, "2025-12-31")
     assert tags["data_digest"] == lineage["digest"].iloc[-1]
@@ -121,11 +122,11 @@ def test_dataset_input_records_the_lineage(first_run: Any, training_scenario: Tr
 def test_table_digest_follows_content_and_cutoff() -> None:
     a = pd.DataFrame({"x": [1, 2, 3]})
     b = pd.DataFrame({"x": [1, 2, 4]})
-    base = tracking.table_digest({"t": a}, "2025-01-01")
+    base = tracking.table_digest({"t": ibis.memtable(a)}, "2025-01-01")
     assert list(base["table"]) == ["t", "all@2025-01-01"] and list(base["rows"]) == [3, 3]
-    assert base.equals(tracking.table_digest({"t": a.copy()}, "2025-01-01"))
-    assert base["digest"].iloc[0] != tracking.table_digest({"t": b}, "2025-01-01")["digest"].iloc[0]
-    assert base["digest"].iloc[-1] != tracking.table_digest({"t": a}, "2025-01-02")["digest"].iloc[-1]
+    assert base.equals(tracking.table_digest({"t": ibis.memtable(a.copy())}, "2025-01-01"))
+    assert base["digest"].iloc[0] != tracking.table_digest({"t": ibis.memtable(b)}, "2025-01-01")["digest"].iloc[0]
+    assert base["digest"].iloc[-1] != tracking.table_digest({"t": ibis.memtable(a)}, "2025-01-02")["digest"].iloc[-1]
 
 
 def test_first_run_registers_both_models_as_champion(training_scenario: TrainingScenario) -> None:
