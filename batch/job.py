@@ -25,11 +25,11 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
     say = progress or (lambda message: None)
     say("computing features")
     config = FeatureConfig.from_settings(settings)
-    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    sources = prepare_sources(data.con, data, data_dir)
     features = feature_io.to_frame(sources.con, sources.features_at(as_of, config))
     if features.empty:  # events may come before any signup; the models cannot score zero rows
         raise RetainError(f"no customer had signed up by {as_of} (the first signup is on "
-                          f"{data.customers['signup_date'].min():%Y-%m-%d}): nothing to score")
+                          f"{data.customers.signup_date.min().to_pyarrow().as_py():%Y-%m-%d}): nothing to score")
     say("loading the champion models")
     scorer = champion_scorer(settings, {f.name: f for f in catalogue(config)})
     say(f"scoring {len(features):,} customers")

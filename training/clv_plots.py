@@ -7,12 +7,15 @@ process leaks nothing; the tracking module decides where they go.
 
 from __future__ import annotations
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from models.clv import ClvModel, TimeUnit
+from retain.ingest import as_table
 
 
 def purchase_periods(transactions: pd.DataFrame, unit: TimeUnit) -> pd.DataFrame:
@@ -59,7 +62,24 @@ def plot_calibration_holdout(frame: pd.DataFrame, max_frequency: int = 7) -> Fig
     return fig
 
 
-def cumulative_transactions(transactions: pd.DataFrame, model: ClvModel, end: object) -> pd.DataFrame:
+def _cohorts(transactions: ir.Table, unit: TimeUnit, end_day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(customers per first purchase period, repeat purchase periods per period) up to day `end_day`, counted
+    by the engine: the same periods as `purchase_periods`, one row a period comes back."""
+    stamp = transactions.timestamp
+    if not stamp.type().is_timestamp():
+        stamp = stamp.cast("timestamp")
+    day = stamp.date().delta(ibis.date(1970, 1, 1), unit="day")
+    period = day if unit == "D" else (day + 3) // 7  # 1969-12-29, a Monday, is day -3
+    events = transactions.filter(day <= end_day).select("customer_id", period=period).distinct()
+    first = events.group_by("customer_id").aggregate(first=events.period.min())
+    births = first.group_by("first").aggregate(n=first.count())
+    joined = events.join(first, "customer_id")
+    repeats = joined.filter(joined.period != joined.first)
+    repeats = repeats.group_by("period").aggregate(n=repeats.count())
+    return births.to_pyarrow().to_pandas(), repeats.to_pyarrow().to_pandas()
+
+
+def cumulative_transactions(transactions: ir.Table | pd.DataFrame, model: ClvModel, end: object) -> pd.DataFrame:
     """Cumulative repeat purchase periods of the whole base by the end of each period up to day `end`,
     actual and expected, in the model's unit; same definition as lifetimes' expected_cumulative_transactions.
 
@@ -67,16 +87,16 @@ def cumulative_transactions(transactions: pd.DataFrame, model: ClvModel, end: ob
     by the end of period k, which is a convolution of cohort sizes with the population curve.
     """
     unit: TimeUnit = model.unit
-    events = purchase_periods(transactions, unit)
     end_day = int(np.datetime64(pd.Timestamp(end).date(), "D").astype(np.int64))
-    events = events[events["day"] <= end_day].drop_duplicates(["customer_id", "period"])
-    if events.empty:
+    cohorts, repeat_periods = _cohorts(as_table(transactions), unit, end_day)
+    if cohorts.empty:
         raise ValueError("no transactions up to `end`")
-    first = events.groupby("customer_id")["period"].transform("min")
-    start = int(first.min())
+    start = int(cohorts["first"].min())
     n_periods = (end_day if unit == "D" else (end_day + 3) // 7) - start + 1
-    births = np.bincount(first[events["period"] == first] - start, minlength=n_periods)
-    repeats = np.bincount(events.loc[events["period"] != first, "period"] - start, minlength=n_periods)
+    births = np.bincount(cohorts["first"].to_numpy(np.int64) - start, weights=cohorts["n"].to_numpy(float),
+                         minlength=n_periods)
+    repeats = np.bincount(repeat_periods["period"].to_numpy(np.int64) - start,
+                          weights=repeat_periods["n"].to_numpy(float), minlength=n_periods)
     curve = model.population_expected_purchases(np.arange(1, n_periods + 1))
     expected = np.convolve(births, curve)[:n_periods]
     start_day = start if unit == "D" else start * 7 - 3

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
@@ -93,9 +92,10 @@ def _reference_metrics(truth: pd.DataFrame | None, data: DataSet, test: pd.DataF
 def _too_little_history(data: DataSet, plan: CutoffPlan, as_of: dt.date) -> str:
     """Why a cutoff had no customers, with the dates: usually the earliest one lies before the first purchase."""
     message = f"no customers with purchases at some training cutoff ({plan.train[0]} .. {plan.test})"
-    if data.transactions.empty:
+    first_stamp = data.transactions.timestamp.min().to_pyarrow().as_py()
+    if first_stamp is None:
         return f"{message}: the data has no purchases"
-    first = data.transactions["timestamp"].min().date()
+    first = first_stamp.date()
     if plan.train[0] >= first:  # not a matter of history: nobody both signed up and bought by some cutoff
         return (f"{message}, although the data's first purchase is on {first}: a customer counts at a cutoff "
                 "once signed up and bought by then")
@@ -115,7 +115,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     config = FeatureConfig.from_settings(settings)
     plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
     say("scoring interaction text")
-    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    sources = prepare_sources(data.con, data, data_dir)
     frames = training_frames(sources, data.customers, data.transactions, plan, config,
                              settings.churn_horizon_days, say)
     if any(frame.empty for frame in frames.values()):
@@ -156,9 +156,10 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     }
     lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
                                      "interactions": data.interactions}, as_of.isoformat())
+    rows = dict(zip(lineage["table"], lineage["rows"], strict=True))
     tags = {"git_commit": tracking.git_commit(), "as_of": as_of.isoformat(),
-            "customers": str(len(data.customers)), "transactions": str(len(data.transactions)),
-            "interactions": str(len(data.interactions))}
+            "customers": str(rows["customers"]), "transactions": str(rows["transactions"]),
+            "interactions": str(rows["interactions"])}
     say("logging to MLflow")
     with tracking.run(experiment_id, f"train@{as_of.isoformat()}", tags) as run_id:
         tracking.log_lineage(lineage, str(Path(data_dir).resolve()))

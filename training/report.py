@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 import numpy as np
+import ibis.expr.types as ir
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -33,7 +34,7 @@ def churn_figures(model: ChurnModel, test: pd.DataFrame, labels: np.ndarray,
     }
 
 
-def clv_figures(evaluation: ClvEvaluation, transactions: pd.DataFrame, calibration_end: dt.date,
+def clv_figures(evaluation: ClvEvaluation, transactions: ir.Table, calibration_end: dt.date,
                 holdout_end: dt.date) -> dict[str, Figure]:
     curve = cumulative_transactions(transactions, evaluation.model, holdout_end)
     return {

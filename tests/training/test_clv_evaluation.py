@@ -18,7 +18,7 @@ from features.rfm import RFM_COLUMNS
 from features.snapshot import FeatureSources, prepare_sources
 from retain.cdnow import cdnow_tables
 from retain.contract import CUSTOMERS, INTERACTIONS, TRANSACTIONS
-from retain.ingest import DataSet
+from retain.ingest import from_frames
 from retain.simulate import SampleData
 from tests.features.conftest import as_contract
 from training.clv import TimeUnit, fit_clv, lifetimes_fitters
@@ -72,8 +72,8 @@ def test_split_matches_lifetimes_on_cdnow(cdnow: SampleData, unit: TimeUnit) -> 
 def registered(cdnow: SampleData, small_sample: SampleData) -> dict[str, FeatureSources]:
     """Each log registered with an engine exactly as training and batch scoring register it."""
     def sources(log: SampleData) -> FeatureSources:
-        data = DataSet(as_contract(log.customers, CUSTOMERS), as_contract(log.transactions, TRANSACTIONS),
-                       as_contract(log.interactions, INTERACTIONS), checks={})
+        data = from_frames(as_contract(log.customers, CUSTOMERS), as_contract(log.transactions, TRANSACTIONS),
+                           as_contract(log.interactions, INTERACTIONS))
         return prepare_sources(data.con, data, None, with_sentiment=False)
 
     return {"cdnow": sources(cdnow), "generated": sources(small_sample)}

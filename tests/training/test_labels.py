@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from features import io as feature_io
 from features.build import FeatureConfig
 from features.snapshot import prepare_sources
-from retain.ingest import DataSet, load
+from retain.ingest import from_frames, load
 from retain.sample import write_sample
 from retain.simulate import generate
 from training.labels import churn_labels, plan_cutoffs
@@ -105,20 +106,32 @@ CUTOFF = dt.date(2025, 3, 31)
 CONFIG = FeatureConfig(windows=(30, 90, 365))
 
 
+@dataclass(frozen=True)
+class Frames:
+    """The validated tables as (small) pandas frames, which these tests change by hand."""
+
+    customers: pd.DataFrame
+    transactions: pd.DataFrame
+    interactions: pd.DataFrame
+
+
 @pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> DataSet:
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Frames:
     folder = tmp_path_factory.mktemp("labels-data")
     write_sample(generate(400, 31337), folder)
-    return load(folder)
+    data = load(folder)
+    return Frames(*(data.table(name).to_pyarrow().to_pandas() for name in ("customers", "transactions",
+                                                                            "interactions")))
 
 
-def _features(data: DataSet) -> pd.DataFrame:
+def _features(frames: Frames) -> pd.DataFrame:
+    data = from_frames(frames.customers, frames.transactions, frames.interactions)
     sources = prepare_sources(data.con, data, None)
     return sources.features_at(CUTOFF, CONFIG).to_pandas().sort_values("customer_id", ignore_index=True)
 
 
 @pytest.fixture(scope="module")
-def features_before(small_data: DataSet) -> pd.DataFrame:
+def features_before(small_data: Frames) -> pd.DataFrame:
     return _features(small_data)
 
 
@@ -127,13 +140,11 @@ def _append(frame: pd.DataFrame, rows: list[dict[str, object]]) -> pd.DataFrame:
     return pd.concat([frame, extra], ignore_index=True)
 
 
-def _with(data: DataSet, **frames: pd.DataFrame) -> DataSet:
-    tables = {"customers": data.customers, "transactions": data.transactions,
-              "interactions": data.interactions, **frames}
-    return DataSet(tables["customers"], tables["transactions"], tables["interactions"], checks={})
+def _with(data: Frames, **frames: pd.DataFrame) -> Frames:
+    return replace(data, **frames)
 
 
-def test_features_never_see_the_label_window(small_data: DataSet, features_before: pd.DataFrame) -> None:
+def test_features_never_see_the_label_window(small_data: Frames, features_before: pd.DataFrame) -> None:
     before = features_before
     labels_before = churn_labels(small_data.customers, small_data.transactions, CUTOFF, HORIZON)
     bought = set(small_data.transactions.loc[small_data.transactions["timestamp"] < pd.Timestamp(CUTOFF),
@@ -184,7 +195,7 @@ def test_features_never_see_the_label_window(small_data: DataSet, features_befor
     assert labels_after[x3] == 1  # a contact in the window is no purchase
 
 
-def test_the_leakage_check_is_sensitive(small_data: DataSet, features_before: pd.DataFrame) -> None:
+def test_the_leakage_check_is_sensitive(small_data: Frames, features_before: pd.DataFrame) -> None:
     """Control: the same kind of append on the cutoff day itself does change the features (not the label)."""
     before = features_before.set_index("customer_id")
     customer = before.index[before["T"].notna()][0]
@@ -198,7 +209,7 @@ def test_the_leakage_check_is_sensitive(small_data: DataSet, features_before: pd
             .equals(churn_labels(small_data.customers, small_data.transactions, CUTOFF, HORIZON)))
 
 
-def test_test_labels_use_no_data_after_as_of(small_data: DataSet) -> None:
+def test_test_labels_use_no_data_after_as_of(small_data: Frames) -> None:
     """The test cutoff's labels are the same whether or not the log runs on past `as_of`."""
     as_of = dt.date(2025, 6, 30)
     plan = plan_cutoffs(as_of, HORIZON, 2, 30)
