@@ -31,6 +31,8 @@ def read_raw_table(con: BaseBackend, path: Path | str) -> ir.Table:
     engine cannot read it."""
     text = str(path)
     kind = "csv" if text.endswith(".csv") else "parquet"
+    if "://" not in text and Path(text).is_file() and Path(text).stat().st_size == 0:  # engines differ here
+        raise RetainError(f"{text}: cannot be read as {kind.upper()}: the file is empty")
     try:
         if con.name == "duckdb":
             table = _duckdb_csv(con, text) if kind == "csv" else _duckdb_parquet(con, text)
@@ -77,7 +79,8 @@ def _spark_table(con: BaseBackend, path: str, kind: str) -> ir.Table:
     session = con._session  # type: ignore[attr-defined]
     if kind == "csv":
         frame = session.read.csv(path, header=True, inferSchema=False, multiLine=True, escape='"')
-        frame = frame.select((f.monotonically_increasing_id() + 1).alias(ROW), "*")
+        # the numbering is computed once and kept (Spark refuses a non-deterministic column under aggregates)
+        frame = frame.select((f.monotonically_increasing_id() + 1).alias(ROW), "*").localCheckpoint()
     else:
         frame = session.read.parquet(path)
         frame = frame.select((f.col("_metadata.row_index") + 1).alias(ROW), *frame.columns)

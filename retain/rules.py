@@ -88,6 +88,11 @@ def _is_text(value: ir.Value) -> bool:
     return value.type().is_string()
 
 
+def _strip(text: ir.StringValue) -> ir.StringValue:
+    """Without leading and trailing white space (ibis's `strip` on Spark also strips the letters v and f)."""
+    return text.re_replace(r"^\s+|\s+$", "")
+
+
 def _number(value: ir.Value) -> tuple[ir.FloatingValue, ir.BooleanValue]:
     """(the value as float64, null where it is no finite number; true where a present cell failed)."""
     if value.type().is_boolean():
@@ -127,13 +132,13 @@ def _parse(column: ColumnSpec, value: ir.Value) -> tuple[ir.Value, ir.BooleanVal
     if kind == "bool":
         if value.type().is_boolean():
             return value, None, ""
-        words = value.cast("string").strip().lower()
+        words = _strip(value.cast("string")).lower()
         parsed = ibis.cases((words.isin(TRUE_WORDS), True), (words.isin(FALSE_WORDS), False),
                             else_=ibis.null("boolean"))
         return parsed, value.notnull() & parsed.isnull(), "not a boolean (true/false)"
     text = value if _is_text(value) else value.cast("string")
     if column.allowed:
-        text = text.strip().lower()  # "Phone " is the phone channel
+        text = _strip(text).lower()  # "Phone " is the phone channel
     return text, None, ""
 
 

@@ -21,3 +21,22 @@ SMALL_SAMPLE_SEED = 20250601
 def small_sample() -> SampleData:
     """A small simulated data set (seeded); treat it as read-only, copy a frame before changing it."""
     return generate(SMALL_SAMPLE_CUSTOMERS, SMALL_SAMPLE_SEED)
+
+
+@pytest.fixture(scope="session")
+def spark_con():  # noqa: ANN201 - an ibis pyspark backend; pyspark is imported only when a test asks for it
+    """One local Spark session for the whole run, as an ibis backend (Arrow on, UTC, workers on this Python)."""
+    pytest.importorskip("pyspark")
+    import sys
+
+    import ibis
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (SparkSession.builder.master("local[1]").appName("retain-tests")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield ibis.pyspark.connect(session)
+    session.stop()

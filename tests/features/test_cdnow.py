@@ -17,6 +17,7 @@ from features.rfm import RFM_COLUMNS, rfm_features
 from retain.cdnow import cdnow_tables
 from retain.contract import INTERACTIONS, TRANSACTIONS, empty_table
 from retain.ingest import load
+from retain.rules import IBIS_TYPES
 from retain.sample import write_sample
 from retain.simulate import SampleData
 from tests.features.conftest import as_contract, run
