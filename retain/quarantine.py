@@ -12,8 +12,9 @@ from retain.storage import atomic_write
 
 
 def write_quarantine(con: BaseBackend, checked: CheckedTable | None, bad_rows: int, target: Path) -> None:
-    """Write the bad rows to `target` (row, the file's columns, problems), streamed in Arrow batches so only
-    one batch is in memory (DuckDB writes the file itself); remove a file left from an earlier run when there is nothing bad."""
+    """Write the bad rows to `target` (row, the file's columns, problems): DuckDB writes the file itself, other
+    engines stream Arrow batches, so one batch at most is in memory. With nothing bad, remove a file left from
+    an earlier run."""
     if checked is None or not bad_rows:
         target.unlink(missing_ok=True)  # a file left from an earlier run would mislead
         return

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-import numpy as np
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 

@@ -15,7 +15,7 @@ import pytest
 from features.cutoff import Cutoff
 from features.rfm import RFM_COLUMNS, rfm_features
 from retain.cdnow import cdnow_tables
-from retain.contract import INTERACTIONS, TRANSACTIONS, empty_table
+from retain.contract import INTERACTIONS, TRANSACTIONS
 from retain.ingest import load
 from retain.rules import IBIS_TYPES
 from retain.sample import write_sample

@@ -12,7 +12,6 @@ import pytest
 
 from retain.contract import CHANNELS
 from retain.ingest import load
-from tests.retain.helpers import TABLE_NAMES
 from retain.reference import simulation_params
 from retain.sample import TRUTH_FILE, read_truth, write_sample
 from retain.simulate import (
@@ -22,6 +21,7 @@ from retain.simulate import (
     dropout_probability,
     generate,
 )
+from tests.retain.helpers import TABLE_NAMES
 
 FRAMES = ("customers", "transactions", "interactions", "truth")
 

@@ -18,7 +18,6 @@ def feature_rows(store: Store, tmp_path_factory: pytest.TempPathFactory) -> list
     """The feature rows the batch was scored from (computed on a copy: the sentiment cache may be written)."""
     import shutil
 
-    from features import io as feature_io
     from features.build import FeatureConfig
     from features.snapshot import prepare_sources
     from retain.ingest import load

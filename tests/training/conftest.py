@@ -146,7 +146,6 @@ def _step(report: Any, client: Any) -> dict[str, Any]:
 
 
 def _build_scenario(base: Path) -> dict[str, Any]:
-    from features import io as feature_io
     from features.build import FeatureConfig
     from features.snapshot import prepare_sources
     from retain.ingest import load

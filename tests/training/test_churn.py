@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.catalogue import Feature
 from features.snapshot import prepare_sources

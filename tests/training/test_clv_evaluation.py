@@ -12,7 +12,6 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, expected_cumulative_transactions
 from matplotlib.figure import Figure
 
-from features import io as feature_io
 from features.build import FeatureConfig
 from features.rfm import RFM_COLUMNS
 from features.snapshot import FeatureSources, prepare_sources

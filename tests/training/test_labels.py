@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features import io as feature_io
 from features.build import FeatureConfig
 from features.snapshot import prepare_sources
 from retain.ingest import from_frames, load

@@ -72,12 +72,12 @@ def filters(frame: pd.DataFrame) -> list[tuple[dict[str, str], pd.Series]]:
 
 def test_the_batch_carries_the_work_list_columns_from_the_features(store: Store, batch: pd.DataFrame) -> None:
     from batch.store import CONTEXT_COLUMNS
-    from features import io as feature_io
     from features.build import FeatureConfig
     from features.snapshot import prepare_sources
     from retain.ingest import load
 
-    sources = prepare_sources(feature_io.connect(), load(store.data_dir), None, with_sentiment=False)
+    data = load(store.data_dir)
+    sources = prepare_sources(data.con, data, None, with_sentiment=False)
     features = sources.features_at(AS_OF, FeatureConfig.from_settings(store.settings())).to_pandas()
     features = features.set_index("customer_id").loc[batch["customer_id"], CONTEXT_COLUMNS].reset_index(drop=True)
     pd.testing.assert_frame_equal(batch[CONTEXT_COLUMNS].reset_index(drop=True), features, check_dtype=False)
