@@ -1,7 +1,7 @@
 """The data contract: the three input tables retain reads, as code that everything else uses.
 
-Each column is declared once here with its type and rules; `retain.ingest` turns these declarations into
-parsers and a pandera schema, and README.md's tables are generated from them (`retain contract`).
+Each column is declared once here with its type and rules; `retain.rules` turns these declarations into
+engine queries (parsers and checks), and README.md's tables are generated from them (`retain contract`).
 """
 
 from __future__ import annotations

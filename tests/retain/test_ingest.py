@@ -7,7 +7,9 @@ from pathlib import Path
 import ibis.expr.datatypes as dt
 import pandas as pd
 import pytest
+import typer
 
+from retain import ingest
 from retain.contract import CHANNELS, CUSTOMER_ID_MAX_LENGTH, TABLES
 from retain.errors import RetainError
 from retain.ingest import Problem, ValidationFailed, load
@@ -466,3 +468,37 @@ def test_parquet_is_preferred_over_csv(write_data, frames, typed_frames) -> None
 
     assert {Path(p.file).name for p in problems} == {"transactions.csv", "interactions.csv"}
     assert {p.value for p in problems} == {"C3", "C4"}
+
+
+# ---------------------------------------------------------------- many problems: the first listed, all counted
+
+
+def test_past_the_cap_the_first_problems_are_listed_and_every_one_counted(write_data, frames,
+                                                                          monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_PROBLEMS_LISTED", 2)
+    frames["transactions"]["amount"] = ["-1", "-2", "x", "-4", "-5"]
+
+    with pytest.raises(ValidationFailed) as failure:
+        load(write_data(frames))
+
+    assert failure.value.total == 5 and "5 problem(s)" in str(failure.value)
+    assert [(p.row, p.value) for p in failure.value.problems] == [(1, "-1"), (2, "-2")]
+    counts = {(Path(file).name, column, rule): n for (file, column, rule), n in failure.value.counts.items()}
+    assert counts == {("transactions.csv", "amount", "must be >= 0"): 4,
+                      ("transactions.csv", "amount", "not a number"): 1}
+
+
+def test_the_command_prints_the_count_of_each_rule_past_the_listed_problems(write_data, frames, monkeypatch,
+                                                                            capsys) -> None:
+    from retain import cli
+
+    monkeypatch.setattr(ingest, "MAX_PROBLEMS_LISTED", 2)
+    frames["transactions"]["amount"] = ["-1", "-2", "x", "-4", "-5"]
+
+    with pytest.raises(typer.Exit):
+        cli.load_checked(write_data(frames), None)
+
+    err = capsys.readouterr().err
+    assert "5 problem(s) in the input data" in err
+    assert "transactions.csv, column 'amount': must be >= 0: 4" in err
+    assert "transactions.csv, column 'amount': not a number: 1" in err
