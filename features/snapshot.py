@@ -53,7 +53,8 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
         texts, cache_path(data_dir) if data_dir is not None else None,
         progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
     )
-    scored_ids = io.register_frame(con, "interaction_sentiment", scores)
+    scored_ids = io.register_frame(con, "interaction_sentiment", scores.astype(
+        {"interaction_id": "string", "sentiment": "float64"}))  # typed even without a single contact
     scored = interactions.select("interaction_id", "customer_id", "opened_at").join(
         scored_ids, "interaction_id").select("interaction_id", "customer_id", "opened_at", "sentiment")
     return FeatureSources(con, customers, transactions, interactions, scored, stats.scored_now,
