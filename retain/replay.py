@@ -79,7 +79,7 @@ def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizon
         decide = rng.random(n)
 
         buying = alive & (now <= horizons.value_days)
-        month = np.ceil(now / DAYS_PER_MONTH)
+        month = np.ceil(np.minimum(now, horizons.value_days) / DAYS_PER_MONTH)  # month 1: days (0, 30]
         revenue += np.where(buying, spend / (1.0 + horizons.monthly_discount_rate) ** month, 0.0)
         purchases += buying
         bought_in_time |= alive & (now <= horizons.churn_days)
