@@ -40,6 +40,7 @@ class ActionReport:
 
     run_id: str
     customers: int
+    frame: pd.DataFrame  # per customer: customer_id, best_action, value_saved, value_at_risk, realized_value_saved
     table: pd.DataFrame  # per K: treated, predicted and realized per ranking (`action_evaluation.top_k`)
     curve: pd.DataFrame
     metrics: dict[str, float]
@@ -79,7 +80,7 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     metrics = {**summary_metrics(table, curve), **_context(frame, outcomes)}
     say("logging to MLflow")
     run_id = _log(settings, as_of, table, curve, metrics, scorer.churn_version, scorer.clv_version, horizons)
-    return ActionReport(run_id, len(frame), table, curve, metrics, scorer.churn_version, scorer.clv_version)
+    return ActionReport(run_id, len(frame), frame, table, curve, metrics, scorer.churn_version, scorer.clv_version)
 
 
 def _context(frame: pd.DataFrame, outcomes: pd.DataFrame) -> dict[str, float]:
