@@ -11,11 +11,13 @@ import pytest
 
 from retain.actions import ACTION_NAMES
 from retain.replay import BASELINE, Horizons, replay, replay_actions, scenario_pressures
-from retain.simulate import SampleData
+from retain.simulate import SampleData, SimulationParams, generate
 from retain.world import World, world_at
 from tests.retain.world_cases import AS_OF, hand_made
 
 SEED = 11
+# the CDNOW-like world (rare buyers, cases that drive people away), whatever the default world is
+PRESET_LIKE_CDNOW = SimulationParams(r=0.243, alpha=4.414, a=0.793, b=2.426, case_probability=0.6, case_kill_rate=3.0)
 HORIZONS = Horizons(value_days=360, churn_days=90, monthly_discount_rate=0.01)
 
 
@@ -187,3 +189,28 @@ def test_an_empty_world_replays_to_nothing() -> None:
     outcomes = replay_actions(world, SEED, HORIZONS)
 
     assert len(world) == 0 and outcomes.empty
+
+
+# ---------------------------------------------------------------- the baseline is the simulator's own future
+
+
+@pytest.mark.parametrize("params", [SimulationParams(), PRESET_LIKE_CDNOW], ids=["default", "cdnow-like"])
+def test_the_baseline_replays_the_future_the_generator_wrote(params: SimulationParams) -> None:
+    """From a cutoff a year into a generated log, the replayed baseline buys as often, and leaves as many
+    customers without a purchase in 90 days, as the log itself does after the cutoff."""
+    sample = generate(3000, 23, params)
+    cutoff = dt.date(2024, 12, 31)
+    end = pd.Timestamp(cutoff) + pd.Timedelta(days=1)
+    world = world_at(sample.truth, sample.transactions, sample.interactions, cutoff)
+    later = sample.transactions[sample.transactions["customer_id"].isin(world.customer_ids)
+                                & (sample.transactions["timestamp"] >= end)]
+    days = (later["timestamp"] - end) / pd.Timedelta(days=1)
+    bought_90 = set(later.loc[days <= 90, "customer_id"])
+    actual_churn = 1 - len(bought_90) / len(world)
+    actual_purchases = int((days <= 270).sum())
+
+    replays = [replay(world, {BASELINE: scenario_pressures(world, seed)[BASELINE]}, seed, Horizons(270, 90, 0.0))
+               for seed in range(3)]
+
+    assert np.mean([future.churned.mean() for future in replays]) == pytest.approx(actual_churn, abs=0.03)
+    assert np.mean([future.purchases.sum() for future in replays]) == pytest.approx(actual_purchases, rel=0.08)
