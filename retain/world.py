@@ -72,9 +72,9 @@ class World:
 
     def applies(self, action: str) -> np.ndarray:
         """Per customer: whether `action` changes anything in the world for them."""
-        if action in ("resolve_open_case", "single_owner"):
-            return np.bincount(self.cases["customer"].to_numpy()[self.cases["open"].to_numpy()],
-                               minlength=len(self)) > 0
+        if action in ("resolve_open_case", "single_owner"):  # any open case; an ongoing one
+            which = self.cases["open" if action == "resolve_open_case" else "ongoing"].to_numpy(bool)
+            return np.bincount(self.cases["customer"].to_numpy(int)[which], minlength=len(self)) > 0
         if action == "service_recovery":
             return self.recent_contact.copy()
         raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTION_NAMES)})")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -79,7 +79,10 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     table, curve = top_k(frame, SHARES), qini_curve(frame)
     metrics = {**summary_metrics(table, curve), **_context(frame, outcomes)}
     say("logging to MLflow")
-    run_id = _log(settings, as_of, table, curve, metrics, scorer.churn_version, scorer.clv_version, horizons)
+    world_rules = {name: getattr(world.params, name)
+                   for name in ("case_followup_days", "recovery_relief", "recovery_window_days")}
+    run_id = _log(settings, as_of, table, curve, metrics, scorer.churn_version, scorer.clv_version,
+                  {**asdict(horizons), **world_rules})
     return ActionReport(run_id, len(frame), frame, table, curve, metrics, scorer.churn_version, scorer.clv_version)
 
 
@@ -97,15 +100,14 @@ def _context(frame: pd.DataFrame, outcomes: pd.DataFrame) -> dict[str, float]:
 
 
 def _log(settings: Settings, as_of: dt.date, table: pd.DataFrame, curve: pd.DataFrame, metrics: dict[str, float],
-         churn_version: str, clv_version: str, horizons: Horizons) -> str:
+         churn_version: str, clv_version: str, replay_params: dict[str, float]) -> str:
     client = tracking.configure(settings)
     experiment_id = tracking.ensure_experiment(client, settings.experiment, settings.mlflow_artifact_root)
     tags = {"git_commit": tracking.git_commit(), "as_of": as_of.isoformat(), "kind": "evaluate-actions",
             "churn_model_version": churn_version, "clv_model_version": clv_version}
     with tracking.run(experiment_id, f"evaluate-actions@{as_of.isoformat()}", tags) as run_id:
         tracking.log_params({"as_of": as_of, "seed": settings.seed, "shares": ",".join(map(str, SHARES)),
-                             "value_days": horizons.value_days, "churn_days": horizons.churn_days,
-                             "monthly_discount_rate": horizons.monthly_discount_rate})
+                             **replay_params})
         tracking.log_metrics(metrics)
         tracking.log_figure(plot_qini(curve, SHARES), "actions_qini")
         tracking.log_table(table, "actions_top_k.csv")

@@ -50,7 +50,7 @@ def test_which_customers_each_action_applies_to(world: World) -> None:
     kinds = kind_of(world)
 
     assert (world.applies("resolve_open_case") == np.isin(kinds, ["open", "over", "dead"])).all()
-    assert (world.applies("single_owner") == np.isin(kinds, ["open", "over", "dead"])).all()
+    assert (world.applies("single_owner") == np.isin(kinds, ["open", "dead"])).all()  # an ongoing case
     assert (world.applies("service_recovery") == np.isin(kinds, ["open", "dead", "recent_resolved"])).all()
     with pytest.raises(ValueError, match="unknown action"):
         world.applies("send_flowers")
