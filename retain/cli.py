@@ -407,6 +407,7 @@ def _print_at_risk(path: Path, top: int) -> None:
 def evaluate_actions(
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day (YYYY-MM-DD): score at it, replay from it.")],
     data: DataOption = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Futures replayed per customer and averaged.")] = 10,
     quarantine: Quarantine = None,
 ) -> None:
     """On simulated data: rank customers by predicted value saved and by value at risk, treat the top K in the
@@ -417,7 +418,7 @@ def evaluate_actions(
     settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
     with console.status("evaluating actions...") as status:
         report = evaluate(settings, dataset, data_dir, cutoff, read_truth(data_dir),
-                          lambda message: status.update(f"evaluating: {message}"))
+                          lambda message: status.update(f"evaluating: {message}"), replicates)
     _print_actions(report)
 
 

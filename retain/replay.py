@@ -5,7 +5,9 @@ The future follows the simulator's own mechanics: purchases at the true rate, ea
 outcome follows the customer's friction, and after each purchase (once its case has opened) a dropout decision
 whose chance rises with the service pressure; spend per purchase is Gamma-Gamma. Every scenario reads the same
 draws: round r (the r-th purchase after the cutoff) draws its numbers for *all* customers from
-`default_rng([seed, 1, r])`, indexed by customer, and the scenarios are played side by side on those draws. An
+`default_rng([seed, replicate, 1, r])`, indexed by customer, and the scenarios are played side by side on those
+draws. Replicates are independent futures of the same world: averaged, they give each customer's expected
+outcome, which a single future (a customer either stays or leaves) shows only coarsely. An
 action changes only the pressure at the cutoff, so a customer it does not apply to has exactly the baseline's
 future. Customers do not affect one another, so a customer's outcome under an action does not depend on who else
 is treated.
@@ -54,7 +56,8 @@ class Future:
     churned: np.ndarray
 
 
-def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizons: Horizons) -> Future:
+def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizons: Horizons,
+           replicate: int = 0) -> Future:
     """Play the future of every customer once per scenario, each starting from its own service pressure at the
     cutoff (`pressures`: scenario -> per-customer array), all on the same draws."""
     names = tuple(pressures)
@@ -66,11 +69,11 @@ def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizon
     purchases = np.zeros((len(names), n), dtype=np.int64)
     bought_in_time = np.zeros((len(names), n), dtype=bool)
     lam = world.purchase_rate
-    now = np.random.default_rng([seed, ROUND_STREAM, 0]).exponential(1.0 / lam) if n else np.zeros(0)
+    now = np.random.default_rng([seed, replicate, ROUND_STREAM, 0]).exponential(1.0 / lam) if n else np.zeros(0)
     round_number = 0
     while (alive & (now <= horizons.end)).any():
         round_number += 1
-        rng = np.random.default_rng([seed, ROUND_STREAM, round_number])
+        rng = np.random.default_rng([seed, replicate, ROUND_STREAM, round_number])
         spend = rng.gamma(params.spend_p, 1.0 / world.spend_scale)
         gap = rng.exponential(1.0 / lam)
         has_case = rng.random(n) < world.case_chance
@@ -98,11 +101,11 @@ def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizon
     return Future(names, revenue, purchases, ~bought_in_time)
 
 
-def scenario_pressures(world: World, seed: int,
-                       treated: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def scenario_pressures(world: World, seed: int, treated: Mapping[str, np.ndarray] | None = None,
+                       replicate: int = 0) -> dict[str, np.ndarray]:
     """The pressure at the cutoff in the baseline and under each action, taken for the customers its mask in
     `treated` marks (default: every customer, i.e. wherever it applies)."""
-    continuation = continue_cases(world, seed)
+    continuation = continue_cases(world, seed, replicate)
     everyone = np.ones(len(world), dtype=bool)
     masks = treated if treated is not None else {action: everyone for action in ACTION_NAMES}
     return {BASELINE: cutoff_pressure(world, badness_after(world, continuation, None, everyone)),
@@ -110,14 +113,20 @@ def scenario_pressures(world: World, seed: int,
                for action, mask in masks.items()}}
 
 
-def replay_actions(world: World, seed: int, horizons: Horizons) -> pd.DataFrame:
+def replay_actions(world: World, seed: int, horizons: Horizons, replicates: int = 1) -> pd.DataFrame:
     """One row per customer: whether each action applies, and revenue, purchases and churned in the baseline
-    and with each action taken at the cutoff (`<measure>_<scenario>` columns). Since customers do not affect one
-    another, `revenue_<action> - revenue_baseline` is what treating that customer alone with it realizes."""
-    future = replay(world, scenario_pressures(world, seed), seed, horizons)
+    and with each action taken at the cutoff (`<measure>_<scenario>` columns), averaged over `replicates`
+    futures (churned: the share of them without a purchase in the churn horizon). Since customers do not
+    affect one another, `revenue_<action> - revenue_baseline` is what treating that customer alone with it
+    realizes."""
+    totals: dict[str, np.ndarray] = {}
+    for replicate in range(replicates):
+        future = replay(world, scenario_pressures(world, seed, replicate=replicate), seed, horizons, replicate)
+        for row, name in enumerate(future.scenarios):
+            for measure, values in (("revenue", future.revenue), ("purchases", future.purchases),
+                                    ("churned", future.churned)):
+                key = f"{measure}_{name}"
+                totals[key] = totals.get(key, 0.0) + values[row]
     columns: dict[str, np.ndarray] = {f"applies_{action}": world.applies(action) for action in ACTION_NAMES}
-    for row, name in enumerate(future.scenarios):
-        columns[f"revenue_{name}"] = future.revenue[row]
-        columns[f"purchases_{name}"] = future.purchases[row]
-        columns[f"churned_{name}"] = future.churned[row]
+    columns.update({key: total / replicates for key, total in totals.items()})
     return pd.DataFrame(columns, index=pd.Index(world.customer_ids, name="customer_id"))

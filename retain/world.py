@@ -126,11 +126,11 @@ class Continuation:
     resolved: np.ndarray
 
 
-def continue_cases(world: World, seed: int) -> Continuation:
+def continue_cases(world: World, seed: int, replicate: int = 0) -> Continuation:
     """Play every ongoing open case to its end with the simulator's case mechanics (one stream for all
-    scenarios: a case's continuation is drawn once)."""
+    scenarios: a case's continuation is drawn once per replicate)."""
     cases = world.cases
-    rng = np.random.default_rng([seed, CONTINUATION_STREAM])
+    rng = np.random.default_rng([seed, replicate, CONTINUATION_STREAM])
     seen = cases["contacts"].to_numpy(int)
     difficulty = case_difficulty(world.friction[cases["customer"].to_numpy()], rng)
     extra = more_contacts(difficulty, np.maximum(MAX_CONTACTS - seen, 0), rng)

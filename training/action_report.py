@@ -32,6 +32,8 @@ from training.action_evaluation import SHARES, qini_curve, realized_value_saved,
 from training.action_plots import plot_qini
 
 PREDICTED = ("customer_id", "best_action", "value_saved", "value_at_risk")
+# Futures replayed per customer and averaged: one future shows a customer saved or not, the average how likely
+REPLICATES = 10
 
 
 @dataclass
@@ -49,8 +51,10 @@ class ActionReport:
 
 
 def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
-                     truth: pd.DataFrame | None, progress: Callable[[str], None] | None = None) -> ActionReport:
-    """Score at `as_of`, replay the simulated future, compare the rankings, log the run."""
+                     truth: pd.DataFrame | None, progress: Callable[[str], None] | None = None,
+                     replicates: int = REPLICATES) -> ActionReport:
+    """Score at `as_of`, replay the simulated future (`replicates` times, averaged), compare the rankings, log
+    the run."""
     say = progress or (lambda message: None)
     if truth is None:
         raise RetainError(f"no {TRUTH_FILE} in {data_dir}: evaluate-actions needs simulated data whose causes are "
@@ -72,7 +76,7 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     say("replaying the simulated future with and without each action")
     horizons = Horizons(settings.clv_horizon_months * DAYS_PER_MONTH, settings.churn_horizon_days,
                         settings.monthly_discount_rate)
-    outcomes = replay_actions(world, settings.seed, horizons)
+    outcomes = replay_actions(world, settings.seed, horizons, replicates)
     frame = scores[list(PREDICTED)].set_index("customer_id").reindex(outcomes.index)
     frame["realized_value_saved"] = realized_value_saved(frame["best_action"], outcomes)
     frame = frame.reset_index()
@@ -82,7 +86,7 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     world_rules = {name: getattr(world.params, name)
                    for name in ("case_followup_days", "recovery_relief", "recovery_window_days")}
     run_id = _log(settings, as_of, table, curve, metrics, scorer.churn_version, scorer.clv_version,
-                  {**asdict(horizons), **world_rules})
+                  {**asdict(horizons), **world_rules, "replicates": replicates})
     return ActionReport(run_id, len(frame), frame, table, curve, metrics, scorer.churn_version, scorer.clv_version)
 
 

@@ -71,17 +71,16 @@ def test_a_customer_the_action_does_not_apply_to_has_the_baseline_future(sample_
 
 
 def test_a_customer_treated_alone_has_the_future_they_have_when_everyone_is_treated(
-        sample_world: World, sample_outcomes: pd.DataFrame) -> None:
-    gains = sample_outcomes["revenue_resolve_open_case"] - sample_outcomes["revenue_baseline"]
+        hand_world: World, hand_outcomes: pd.DataFrame) -> None:
+    gains = hand_outcomes["revenue_resolve_open_case"] - hand_outcomes["revenue_baseline"]
     helped = int(np.flatnonzero(gains.to_numpy() > 0)[0])
-    alone = np.zeros(len(sample_world), dtype=bool)
+    alone = np.zeros(len(hand_world), dtype=bool)
     alone[helped] = True
 
-    future = replay(sample_world, scenario_pressures(sample_world, SEED, {"resolve_open_case": alone}), SEED,
-                    HORIZONS)
+    future = replay(hand_world, scenario_pressures(hand_world, SEED, {"resolve_open_case": alone}), SEED, HORIZONS)
 
-    assert future.revenue[1, helped] == sample_outcomes["revenue_resolve_open_case"].iloc[helped]
-    others = np.arange(len(sample_world)) != helped
+    assert future.revenue[1, helped] == hand_outcomes["revenue_resolve_open_case"].iloc[helped]
+    others = np.arange(len(hand_world)) != helped
     np.testing.assert_array_equal(future.revenue[1, others], future.revenue[0, others])
 
 
@@ -100,12 +99,24 @@ def test_the_replay_is_deterministic_for_a_seed_and_leaves_global_random_state_a
     assert not other["revenue_baseline"].equals(sample_outcomes["revenue_baseline"])
 
 
-def test_an_action_never_costs_revenue_in_this_world(sample_outcomes: pd.DataFrame) -> None:
+def test_replicates_average_independent_futures(sample_world: World, sample_outcomes: pd.DataFrame) -> None:
+    two = replay_actions(sample_world, SEED, HORIZONS, replicates=2)
+    second = replay(sample_world, scenario_pressures(sample_world, SEED, replicate=1), SEED, HORIZONS, replicate=1)
+
+    assert not np.array_equal(second.revenue[0], sample_outcomes["revenue_baseline"].to_numpy())
+    np.testing.assert_allclose(two["revenue_baseline"], (sample_outcomes["revenue_baseline"] + second.revenue[0]) / 2)
+    np.testing.assert_allclose(two["churned_single_owner"],
+                               (sample_outcomes["churned_single_owner"] + second.churned[2]) / 2)
+
+
+def test_an_action_never_costs_revenue_in_this_world(sample_outcomes: pd.DataFrame,
+                                                     hand_outcomes: pd.DataFrame) -> None:
     """Lower service pressure means a lower dropout chance at every decision, on the same draws."""
-    for action in ACTION_NAMES:
-        assert (sample_outcomes[f"revenue_{action}"] >= sample_outcomes["revenue_baseline"]).all()
-        assert (sample_outcomes[f"purchases_{action}"] >= sample_outcomes["purchases_baseline"]).all()
-    assert (sample_outcomes["revenue_resolve_open_case"] > sample_outcomes["revenue_baseline"]).any()
+    for outcomes in (sample_outcomes, hand_outcomes):
+        for action in ACTION_NAMES:
+            assert (outcomes[f"revenue_{action}"] >= outcomes["revenue_baseline"]).all()
+            assert (outcomes[f"purchases_{action}"] >= outcomes["purchases_baseline"]).all()
+    assert (hand_outcomes["revenue_resolve_open_case"] > hand_outcomes["revenue_baseline"]).any()
 
 
 # ---------------------------------------------------------------- each action on hand-made customers

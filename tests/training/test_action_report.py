@@ -21,6 +21,7 @@ from retain.sample import TRUTH_FILE, read_truth, write_sample
 from retain.simulate import SampleData
 from retain.world import world_at
 from tests.training.conftest import TrainingScenario
+from training.action_report import REPLICATES
 
 AS_OF = dt.date(2025, 12, 30)  # the last day of the scenario's log
 EXPERIMENT = "actions"
@@ -84,7 +85,7 @@ def test_realized_totals_come_from_the_replay(report: Any, action_settings: Any,
     horizons = Horizons(action_settings.clv_horizon_months * DAYS_PER_MONTH, action_settings.churn_horizon_days,
                         action_settings.monthly_discount_rate)
     outcomes = replay_actions(world_at(truth, data.transactions, data.interactions, AS_OF), action_settings.seed,
-                              horizons)
+                              horizons, REPLICATES)
     frame = report.frame.set_index("customer_id")
     top = frame.sort_values(["value_saved", "customer_id"], ascending=[False, True], na_position="last")
     top = top.head(int(report.table.loc[2, "customers"]))
