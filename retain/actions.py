@@ -1,6 +1,9 @@
-"""The names of the retention actions, defined once: the models say what each does to a customer's features
-(`models.actions`), the simulator what it does in the world (`retain.replay`)."""
+"""The names of the next best actions, shared by the models (what an action changes in a customer's features)
+and the simulator (what it changes in the simulated world), which must not import each other."""
 
 from __future__ import annotations
 
-ACTION_NAMES = ("resolve_open_case", "single_owner", "service_recovery")
+from typing import Literal
+
+ActionName = Literal["resolve_open_case", "single_owner", "service_recovery"]
+ACTION_NAMES: tuple[ActionName, ...] = ("resolve_open_case", "single_owner", "service_recovery")
