@@ -409,16 +409,26 @@ def score(
 
 
 def _print_at_risk(path: Path, top: int) -> None:
+    """The tiers within the active base, then the customers whose best action saves most (the work list)."""
     import pandas as pd
 
-    frame = pd.read_parquet(path).sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
-    table = Table(title=f"Top {top} at risk (by value at risk = CLV x churn probability)")
-    for column in ("customer", "churn", "CLV", "at risk", "reasons"):
-        table.add_column(column, justify="left" if column in ("customer", "reasons") else "right")
+    from models.actions import ACTIONS
+
+    frame = pd.read_parquet(path)
+    tiers = frame["risk_tier"].value_counts()
+    active = int(len(frame) - tiers.get("lapsed", 0))
+    console.print(f"{len(frame):,} customers, {active:,} active (the retention population); tier high "
+                  f"{tiers.get('high', 0):,} ({tiers.get('high', 0) / max(active, 1):.1%} of the active), medium "
+                  f"{tiers.get('medium', 0):,}, low {tiers.get('low', 0):,}, lapsed {tiers.get('lapsed', 0):,}")
+    frame = frame.sort_values(["value_saved", "value_at_risk", "customer_id"], ascending=[False, False, True])
+    table = Table(title=f"Top {top} to act on (by estimated value saved by the best action)")
+    for column in ("customer", "tier", "churn", "CLV", "at risk", "best action", "saves", "top reason"):
+        table.add_column(column, justify="right" if column in ("churn", "CLV", "at risk", "saves") else "left")
+    labels = {name: action.label for name, action in ACTIONS.items()}
     for row in frame.head(top).itertuples(index=False):
-        reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if isinstance(r, str))
-        table.add_row(escape(row.customer_id), f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
-                      f"{row.value_at_risk:,.2f}", escape(reasons))
+        table.add_row(escape(row.customer_id), row.risk_tier, f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
+                      f"{row.value_at_risk:,.2f}", labels.get(row.best_action, "-"), f"{row.value_saved:,.2f}",
+                      escape(row.reason_1 if isinstance(row.reason_1, str) else ""))
     console.print(table)
 
 

@@ -227,7 +227,12 @@ def test_contract_command_prints_the_readme_tables(run_main) -> None:
     assert contract_markdown() in README.read_text(), "README.md's contract is stale: paste `retain contract`"
 
 
-GENERATED_FIRST, GENERATED_LAST = "2024-01-01", "2025-12-30"  # first and last event of `generated`
+def _event_days(data: Path) -> tuple[str, str]:
+    """The first and last day with a purchase or a contact opened or closed, read straight from the files."""
+    transactions = pd.read_parquet(data / "transactions.parquet")
+    interactions = pd.read_parquet(data / "interactions.parquet")
+    stamps = pd.concat([transactions["timestamp"], interactions["opened_at"], interactions["closed_at"]]).dropna()
+    return str(stamps.min().date()), str(stamps.max().date())
 
 
 @pytest.mark.parametrize("command", ["features", "score", "train"])
@@ -242,7 +247,8 @@ def test_an_as_of_outside_the_data_is_refused_with_its_dates(run_main, generated
 
     assert code == 2, out + err
     assert f"error: --as-of {as_of} is {where} in the data" in err
-    assert f"the data runs from {GENERATED_FIRST} to {GENERATED_LAST}" in err
+    first, last = _event_days(generated)
+    assert f"the data runs from {first} to {last}" in err
     assert "Traceback" not in out + err
     assert not out_file.exists() and not (tmp_path / "mlruns").exists()  # refused before any work
 
