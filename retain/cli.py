@@ -463,6 +463,10 @@ def _print_actions(report: ActionReport) -> None:
                       f"{row.predicted_value_at_risk:,.2f}", f"{row.realized_value_at_risk:,.2f}",
                       f"{row.realized_ratio:.2f}x")
     console.print(table)
+    for row in report.table.itertuples(index=False):
+        console.print(f"Top {row.share:.0%}: already gone at the cutoff (dropped out before it, in the simulated "
+                      f"truth; nothing can save them) {row.gone_value_saved:.0%} of those ranked by value saved, "
+                      f"{row.gone_value_at_risk:.0%} by value at risk.")
     metrics = report.metrics
     console.print(f"Everyone with their best action: predicted {metrics['actions_predicted_all']:,.2f}, realized "
                   f"{metrics['actions_realized_all']:,.2f}. Qini coefficient by value saved "

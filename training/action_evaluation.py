@@ -54,9 +54,12 @@ def top_k(frame: pd.DataFrame, shares: Sequence[float] = SHARES) -> pd.DataFrame
     them (their `value_saved`) and the value treating them realizes (`realized_value_saved`), the ratio of the
     two rankings' realized values, and each ranking's predicted / realized.
 
-    `frame`: one row per customer with customer_id, value_saved, value_at_risk and realized_value_saved."""
+    `frame`: one row per customer with customer_id, value_saved, value_at_risk and realized_value_saved; with an
+    `alive` column (the simulated truth at the cutoff), also the share of each ranking's treated who had already
+    left (`gone_<ranking>`): no action can save them, whatever the model says."""
     predicted = frame["value_saved"].to_numpy(dtype=float, na_value=np.nan)
     realized = frame["realized_value_saved"].to_numpy(dtype=float)
+    alive = frame["alive"].to_numpy(dtype=bool) if "alive" in frame.columns else None
     orders = {name: ranking(frame, name) for name in RANKINGS}
     rows = []
     for share in shares:
@@ -67,6 +70,8 @@ def top_k(frame: pd.DataFrame, shares: Sequence[float] = SHARES) -> pd.DataFrame
             row[f"predicted_{name}"] = float(np.nansum(predicted[chosen]))
             row[f"realized_{name}"] = float(realized[chosen].sum())
             row[f"predicted_over_realized_{name}"] = _ratio(row[f"predicted_{name}"], row[f"realized_{name}"])
+            if alive is not None:
+                row[f"gone_{name}"] = float(1.0 - alive[chosen].mean()) if k else math.nan
         row["realized_ratio"] = _ratio(row["realized_value_saved"], row["realized_value_at_risk"])
         rows.append(row)
     return pd.DataFrame(rows)

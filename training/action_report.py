@@ -42,7 +42,8 @@ class ActionReport:
 
     run_id: str
     customers: int
-    frame: pd.DataFrame  # per customer: customer_id, best_action, value_saved, value_at_risk, realized_value_saved
+    frame: pd.DataFrame  # per customer: customer_id, best_action, value_saved, value_at_risk, realized_value_saved,
+    # alive (at the cutoff, in the simulated truth)
     table: pd.DataFrame  # per K: treated, predicted and realized per ranking (`action_evaluation.top_k`)
     curve: pd.DataFrame
     metrics: dict[str, float]
@@ -79,6 +80,7 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     outcomes = replay_actions(world, settings.seed, horizons, replicates)
     frame = scores[list(PREDICTED)].set_index("customer_id").reindex(outcomes.index)
     frame["realized_value_saved"] = realized_value_saved(frame["best_action"], outcomes)
+    frame["alive"] = world.alive  # both in the world's customer order
     frame = frame.reset_index()
     table, curve = top_k(frame, SHARES), qini_curve(frame)
     metrics = {**summary_metrics(table, curve), **_context(frame, outcomes)}

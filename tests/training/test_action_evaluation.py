@@ -79,6 +79,17 @@ def test_top_k_sums_what_each_ranking_treats() -> None:
     assert second["realized_ratio"] == 16.0
 
 
+def test_top_k_says_how_many_treated_had_already_left() -> None:
+    data = frame(value_saved=[9.0, 8.0, 1.0, 0.0], value_at_risk=[1.0, 2.0, 3.0, 4.0], realized=[0.0, 4.0, 2.0, 0.0])
+    data["alive"] = [False, True, True, False]
+
+    table = top_k(data, shares=(0.25, 0.5))
+
+    assert table["gone_value_saved"].tolist() == [1.0, 0.5]  # c0, then c0 and c1
+    assert table["gone_value_at_risk"].tolist() == [1.0, 0.5]  # c3, then c3 and c2
+    assert "gone_value_saved" not in top_k(data.drop(columns="alive"), shares=(0.5,)).columns
+
+
 def test_a_ratio_over_nothing_is_missing_not_infinite() -> None:
     table = top_k(frame([1.0, 0.0], [0.0, 1.0], [3.0, 0.0]), shares=(0.5,))
 

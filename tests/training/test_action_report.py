@@ -62,6 +62,7 @@ def test_report_has_a_row_per_share_and_a_qini_curve(report: Any) -> None:
     assert table["share"].tolist() == [0.01, 0.05, 0.10]
     assert table["customers"].tolist() == [int(np.ceil(s * report.customers - 1e-9)) for s in table["share"]]
     assert report.customers == len(report.frame) > 1000
+    assert table[["gone_value_saved", "gone_value_at_risk"]].stack().between(0, 1).all()
     assert len(report.curve) == report.customers + 1
     assert report.curve["value_saved"].iloc[-1] == pytest.approx(report.frame["realized_value_saved"].sum())
     assert report.metrics["actions_realized_ratio_at_5pct"] == pytest.approx(
@@ -143,7 +144,7 @@ def test_cli_prints_the_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     assert "Treating the top K of" in out and "value saved / value at risk" in out
     for share in ("1%", "5%", "10%"):
         assert f" {share} " in out
-    assert "MLflow run" in out
+    assert "MLflow run" in out and "Top 5%: already gone at the cutoff" in out
 
 
 @pytest.fixture(scope="module")
