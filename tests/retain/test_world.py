@@ -9,7 +9,7 @@ import pytest
 
 from retain.actions import ACTION_NAMES
 from retain.errors import RetainError
-from retain.simulate import SimulationParams, case_badness
+from retain.simulate import SampleData, SimulationParams, case_badness
 from retain.world import World, badness_after, continue_cases, cutoff_pressure, world_at
 from tests.retain.world_cases import AS_OF, hand_made
 
@@ -161,3 +161,12 @@ def test_customers_without_truth_or_purchase_are_left_out() -> None:
 
     assert "added/by-hand" not in set(world.customer_ids) and "never-bought" not in set(world.customer_ids)
     assert len(world) == 5
+
+
+def test_generated_truth_holds_what_the_world_needs(small_sample: SampleData) -> None:
+    truth = small_sample.truth
+
+    assert truth["service_friction"].between(0, 1).all() and truth["service_friction"].std() > 0.05
+    assert (truth["case_propensity"] > 0).all()
+    world = world_at(truth, small_sample.transactions, small_sample.interactions, AS_OF)
+    assert len(world) > 100 and 0 < world.alive.mean() < 1 and world.cases["open"].any()
