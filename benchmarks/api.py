@@ -361,7 +361,8 @@ def main() -> None:
     parser.add_argument("--train-customers", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or the default world (~4x the transactions per customer)")
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario.")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-mlflow", action="store_true", help="Do not start `mlflow models serve`.")

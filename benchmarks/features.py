@@ -208,7 +208,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or the default world (~4x the transactions per customer)")
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the workdir (data and features)")
     parser.add_argument("--threads", type=int, default=0,

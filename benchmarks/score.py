@@ -42,7 +42,8 @@ def main() -> None:
     parser.add_argument("--train-customers", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or the default world (~4x the transactions per customer)")
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory(prefix="retain-bench-score-") as scratch:

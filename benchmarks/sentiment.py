@@ -103,7 +103,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or the default world (~4x the transactions per customer)")
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--simulated-texts", action="store_true", help="keep the generator's repeated texts")
     args = parser.parse_args()
