@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from retain.ingest import as_table
-from retain.simulate import SimulationParams, case_badness, dropout_probability
+from retain.simulate import SimulationParams, case_badness, dropout_probability, pressure_decay
 
 DAY = pd.Timedelta(days=1)
 
@@ -25,17 +25,27 @@ def simulation_params(truth: pd.DataFrame) -> SimulationParams:
     return SimulationParams.model_validate_json(stored) if stored else SimulationParams()
 
 
-def _observed_cases(interactions: ir.Table, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them (the
-    engine groups the contacts into cases; one row a case comes back)."""
-    seen = interactions.filter(interactions.opened_at < as_of.to_pydatetime())
+def observed_cases(interactions: ir.Table | pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Cases opened before `as_of` (a moment) with their badness, computed from their contacts as the log shows
+    them, when their latest contact was, and whether they are open: that contact did not resolve them by then
+    (a contact's outcome counts once it is closed, as the features read it). The engine groups the contacts
+    into cases; one row a case comes back, sorted by customer and case."""
+    table = as_table(interactions)
+    moment = pd.Timestamp(as_of).to_pydatetime()
+    seen = table.filter(table.opened_at < moment)
     case = [seen.customer_id, seen.case_id]  # case ids need only be unique per customer
     previous = seen.channel.lag().over(ibis.window(group_by=case, order_by=[seen.opened_at, seen.interaction_id]))
-    seen = seen.mutate(switched=(previous.notnull() & (seen.channel != previous)).cast("int64"))
+    settled = seen.resolved.fill_null(False) & (seen.closed_at < moment).fill_null(False)
+    seen = seen.mutate(switched=(previous.notnull() & (seen.channel != previous)).cast("int64"),
+                       settled=settled.cast("int64"))
     cases = seen.group_by(["customer_id", "case_id"]).aggregate(
-        opened=seen.opened_at.min(), contacts=seen.count(), resolved=seen.resolved.any(),
-        transfers=seen.transfers.sum(), switches=seen.switched.sum(),
-    ).to_pyarrow().to_pandas()
+        opened=seen.opened_at.min(), last_contact=seen.opened_at.max(), contacts=seen.count(),
+        resolved=seen.resolved.any(), transfers=seen.transfers.sum(), switches=seen.switched.sum(),
+        settled=seen.settled.argmax(seen.opened_at),
+    ).to_pyarrow().to_pandas().sort_values(["customer_id", "case_id"], ignore_index=True)
+    for column in ("opened", "last_contact"):
+        cases[column] = cases[column].astype("datetime64[us]")
+    cases["open"] = ~cases.pop("settled").astype(bool)
     cases["badness"] = case_badness(cases["contacts"].to_numpy(), cases["resolved"].to_numpy(float),
                                     cases["transfers"].to_numpy(float), cases["switches"].to_numpy(float))
     return cases
@@ -56,7 +66,7 @@ def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
     cases = cases.merge(decided_at.rename("decided_at").rename_axis("customer_id").reset_index(), on="customer_id")
     cases = cases[cases["opened"] <= cases["decided_at"]]
     age_days = (cases["decided_at"] - cases["opened"]) / DAY
-    cases["pressure"] = (cases["badness"] - params.neutral_badness) * np.exp(-age_days / params.hazard_memory_days)
+    cases["pressure"] = (cases["badness"] - params.neutral_badness) * pressure_decay(age_days.to_numpy(), params)
     pressure = cases.groupby("customer_id")["pressure"].sum().reindex(last_purchase.index, fill_value=0.0)
     return pressure, own["badness"].reindex(last_purchase.index)
 
@@ -69,15 +79,13 @@ def best_achievable_churn_probability(truth: pd.DataFrame, transactions: ir.Tabl
     tables to one row a customer and a case."""
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
-    transactions, interactions = as_table(transactions), as_table(interactions)
+    transactions = as_table(transactions)
     seen = transactions.filter(transactions.timestamp < end.to_pydatetime())
     history = seen.group_by("customer_id").aggregate(size=seen.count(), max=seen.timestamp.max())
     history = history.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
     history = history[history.index.isin(truth["customer_id"])]
     history["max"] = history["max"].astype("datetime64[us]")
-    cases = _observed_cases(interactions, end)
-    cases["opened"] = cases["opened"].astype("datetime64[us]")
-    pressure, own_case = _last_decision(cases, history["max"], params)
+    pressure, own_case = _last_decision(observed_cases(interactions, end), history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
     left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),
