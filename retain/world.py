@@ -25,11 +25,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from retain.actions import ACTION_NAMES
 from retain.errors import RetainError
+from retain.ingest import as_table
 from retain.reference import observed_cases, simulation_params
 from retain.simulate import (
     MAX_CONTACTS,
@@ -80,7 +82,7 @@ class World:
         raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTION_NAMES)})")
 
 
-def world_at(truth: pd.DataFrame, transactions: pd.DataFrame, interactions: pd.DataFrame,
+def world_at(truth: pd.DataFrame, transactions: ir.Table | pd.DataFrame, interactions: ir.Table | pd.DataFrame,
              as_of: dt.date) -> World:
     """The state of every simulated customer who had bought by the end of the day `as_of`: alive or not (the
     true dropout time), the true rates, and the cases seen by then (customers added to the log by hand have no
@@ -91,11 +93,14 @@ def world_at(truth: pd.DataFrame, transactions: pd.DataFrame, interactions: pd.D
                           " generate the data again")
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
-    bought = transactions.loc[(transactions["timestamp"] < end) & transactions["customer_id"].isin(
-        truth["customer_id"]), "customer_id"].unique()
+    transactions = as_table(transactions)  # the engine finds the buyers and groups the cases
+    buyers = transactions.filter(transactions.timestamp < end.to_pydatetime()).select("customer_id").distinct()
+    bought = buyers.to_pyarrow().column("customer_id").to_pandas()
+    bought = bought[bought.isin(truth["customer_id"])].unique()
     ids = np.sort(bought.astype(object))
     true = truth.set_index("customer_id").loc[ids]
-    cases = observed_cases(interactions[interactions["customer_id"].isin(ids)], end).reset_index(drop=True)
+    cases = observed_cases(interactions, end)
+    cases = cases[cases["customer_id"].isin(ids)].reset_index(drop=True)
     cases["customer"] = pd.Index(ids).get_indexer(cases["customer_id"])
     cases["age_days"] = ((end - cases["opened"]) / DAY).to_numpy(float)
     silent_days = ((end - cases["last_contact"]) / DAY).to_numpy(float)

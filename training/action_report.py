@@ -67,7 +67,7 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     config = FeatureConfig.from_settings(settings)
     scorer = champion_scorer(settings, {f.name: f for f in catalogue(config)})
     say("computing features")
-    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    sources = prepare_sources(data.con, data, data_dir)
     features = feature_io.to_frame(sources.con, sources.features_at(as_of, config))
     say(f"scoring {len(features):,} customers")
     scores = score(scorer, FeatureBlock.from_frame(features, scorer)).frame()
