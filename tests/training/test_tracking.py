@@ -76,7 +76,7 @@ def test_metrics_are_logged_as_reported(first_run: Any, training_scenario: Train
             assert 0 <= logged[name] <= 1, name
     # one row per customer who had bought by each cutoff; customers keep arriving, so later cutoffs have more
     plan = training_scenario.steps["first"]["plan"]
-    bought = load(training_scenario.data_dir).transactions.groupby("customer_id")["timestamp"].min()
+    bought = load(training_scenario.data_dir).transactions.to_pandas().groupby("customer_id")["timestamp"].min()
     known_at = {day: int((bought < pd.Timestamp(day) + pd.Timedelta(days=1)).sum())
                 for day in (*plan["train"], plan["validation"], plan["test"])}
     assert logged["rows_test"] == known_at[plan["test"]] > logged["rows_validation"] == known_at[plan["validation"]]
