@@ -29,7 +29,7 @@ from retain.settings import Settings
 from serving.auth import KeyRing, load_keyring
 from serving.score_input import FeatureTable
 
-FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk")
+FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "clv_low", "clv_high", "value_at_risk")
 REASONS = ("reason_1", "reason_2", "reason_3")
 TIER_CODES = {"low": 0, "medium": 1, "high": 2}
 
@@ -68,7 +68,8 @@ class ScoreView:
         view = cls(
             info=batch.info, position=batch.position, ids=_texts(frame["customer_id"].astype(str)),
             segments=segments, tiers=tiers,
-            floats={name: frame[name].to_numpy(dtype=float, na_value=np.nan) for name in FLOATS},
+            floats={name: frame[name].to_numpy(dtype=float, na_value=np.nan) if name in frame  # older batches
+                    else np.full(len(frame), np.nan) for name in FLOATS},  # lack clv_low/clv_high
             reasons=np.column_stack([_texts(frame[name]) for name in REASONS]),
             tier_codes=np.array([TIER_CODES.get(t, -1) for t in tiers], dtype=np.int8),
             segment_codes=codes.astype(np.int32), segment_index={str(u): i for i, u in enumerate(uniques)},

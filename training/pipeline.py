@@ -22,7 +22,7 @@ from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
 from models import artifacts, registry
 from models.churn import ChurnModel
-from models.clv import CLV_OUTPUTS, ClvModel
+from models.clv import CLV_OUTPUTS, ClvModel, TimeUnit
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain.errors import RetainError
 from retain.ingest import DataSet
@@ -31,7 +31,8 @@ from retain.settings import Settings
 from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnParams, fit_churn, without_service
-from training.clv_evaluation import evaluate_clv, holdout_metrics
+from training.clv_choice import ClvChoice, ClvWindows, Window, choose_clv
+from training.clv_evaluation import holdout_metrics
 from training.dataset import LABEL, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
@@ -126,8 +127,9 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     params = churn_params or ChurnParams()
     churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
     ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
-    say("fitting the CLV model")
-    clv = evaluate_clv(sources.transactions, plan.test, as_of, config.unit)
+    say("choosing the CLV model on the validation window")
+    choice = _choose_clv(sources.transactions, plan, as_of, frames, churn, config.unit, settings)
+    clv = choice.evaluation
 
     say("evaluating on the test cutoff")
     labels = test[LABEL].to_numpy()
@@ -142,6 +144,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
                                             - metrics["baseline_no_service_ablation_roc_auc"])
     metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
     metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
+    metrics.update(clv_candidate_metrics(choice))
     metrics.update({"rows_train": len(train_rows), "rows_validation": len(validation), "rows_test": len(test),
                     "churn_rate_test": float(labels.mean())})
 
@@ -172,6 +175,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
             "clv_bgnbd_penalizer": clv.model.bgnbd_penalizer,
             "clv_gamma_gamma_penalizer": clv.model.gamma_gamma_penalizer,
             "clv_fit_attempts": [asdict(a) for a in clv.model.attempts],
+            "clv_purchase_model": choice.chosen, "clv_hybrid": choice.hybrid_won, "clv_choice": choice.reason,
         })
         tracking.log_metrics(metrics)
         for name, figure in {**churn_figures(churn, test, labels, scores),
@@ -185,15 +189,44 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
 
 
+def _choose_clv(transactions: object, plan: CutoffPlan, as_of: dt.date, frames: dict[str, pd.DataFrame],
+                churn: ChurnModel, unit: TimeUnit, settings: Settings) -> ClvChoice:
+    """The CLV choice on the churn model's windows: training cutoffs, the validation cutoff, then the holdout
+    from the test cutoff to `as_of`, with the churn model's numeric non-RFM features as service inputs."""
+    horizon = dt.timedelta(days=settings.churn_horizon_days)
+    windows = ClvWindows(train=tuple(Window(c, c + horizon) for c in plan.train),
+                         validation=Window(plan.validation, plan.validation + horizon),
+                         holdout=Window(plan.test, as_of))
+    train_rows = frames["train"]
+    cutoffs = pd.to_datetime(train_rows["as_of"]).dt.date
+    service = {c: train_rows[cutoffs == c].set_index("customer_id") for c in plan.train}
+    service[plan.validation] = frames["validation"].set_index("customer_id")
+    service[plan.test] = frames["test"].set_index("customer_id")
+    columns = [c for c in churn.space.numeric if c not in RFM_COLUMNS]
+    return choose_clv(transactions, windows, unit, service, columns, settings.seed)  # type: ignore[arg-type]
+
+
+def clv_candidate_metrics(choice: ClvChoice) -> dict[str, float]:
+    """Every CLV candidate's validation and holdout figures, e.g. `clv_holdout_pareto_nbd_purchases_mae`,
+    and whether the hybrid won (1/0)."""
+    keys = ("purchases_mae", "purchases_aggregate_error", "spend_aggregate_error")
+    found = {f"clv_{stage}_{name}_{key}": figures[key]
+             for stage, table in (("validation", choice.validation), ("holdout", choice.holdout))
+             for name, figures in table.items() for key in keys}
+    return {**found, "clv_hybrid_won": float(choice.hybrid_won)}
+
+
 def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
     feature_columns = [c for c in test.columns if c not in ("customer_id", "as_of", LABEL)]
     # the signature keeps the feature table's own types (counts are integers), so the registered model takes
     # the output of `retain features` as it is; MLflow refuses int64 columns for a double in the signature
     example = test.iloc[np.linspace(0, len(test) - 1, min(SIGNATURE_ROWS, len(test))).astype(int)][feature_columns]
     example = example.reset_index(drop=True)
-    rfm = example[list(RFM_COLUMNS)]
-    clv_example = clv_model.outputs(rfm.to_numpy(dtype=float, na_value=np.nan), settings.clv_horizon_months,
-                                    settings.monthly_discount_rate)
+    service = list(clv_model.correction.service) if clv_model.correction is not None else []
+    rfm = example[list(RFM_COLUMNS) + service]
+    clv_example = clv_model.outputs(rfm[list(RFM_COLUMNS)].to_numpy(dtype=float, na_value=np.nan),
+                                    settings.clv_horizon_months, settings.monthly_discount_rate,
+                                    rfm[service].to_numpy(dtype=float, na_value=np.nan) if service else None)
     with tracking.scratch_dir() as scratch:
         churn_uri = tracking.log_pyfunc(
             "churn_model", ChurnPyfunc(), artifacts.save_churn(churn, Path(scratch) / "churn"),
