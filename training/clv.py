@@ -127,7 +127,8 @@ def fit_purchase_model(rfm: pd.DataFrame, kind: PurchaseModel, penalizers: Seque
         raise ClvFitError("every customer was first seen in the cutoff's own period (T = 0): nothing to fit "
                           f"{kind} on; use a later cutoff", [])
     rows = _grouped(observed, list(PURCHASE_COLUMNS))
-    params, penalizer, attempts = _fit_ladder(kind, lambda pen: FITTERS[kind](pen).fit(
+    fitter = BetaGeoFitter if kind == "bgnbd" else FITTERS[kind]  # the name looked up here, so tests can swap it
+    params, penalizer, attempts = _fit_ladder(kind, lambda pen: fitter(pen).fit(
         rows["frequency"], rows["recency"], rows["T"], weights=rows["weights"]).params_[list(PARAM_NAMES[kind])],
         penalizers)
     return {k: float(v) for k, v in params.items()}, penalizer, attempts
