@@ -33,6 +33,10 @@ with warnings.catch_warnings():  # lifetimes 0.11.3 emits a Pandas4Warning on im
     from lifetimes.utils import ConvergenceError
 
 DEFAULT_PENALIZERS: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
+PARETO_FIT_CUSTOMERS = 5_000
+"""Pareto/NBD is fitted on a fixed sample of this many customers: lifetimes fits it by Nelder-Mead without
+gradients, ~3 ms per distinct (frequency, recency, T) row (26 s on 17,500 customers in days), where BG/NBD
+takes 1.4 s; its four parameters are well determined by a few thousand customers."""
 
 
 class ClvFitError(RetainError):
@@ -126,6 +130,8 @@ def fit_purchase_model(rfm: pd.DataFrame, kind: PurchaseModel, penalizers: Seque
     if observed.empty:
         raise ClvFitError("every customer was first seen in the cutoff's own period (T = 0): nothing to fit "
                           f"{kind} on; use a later cutoff", [])
+    if kind == "pareto_nbd" and len(observed) > PARETO_FIT_CUSTOMERS:
+        observed = observed.sample(PARETO_FIT_CUSTOMERS, random_state=0)
     rows = _grouped(observed, list(PURCHASE_COLUMNS))
     fitter = BetaGeoFitter if kind == "bgnbd" else FITTERS[kind]  # the name looked up here, so tests can swap it
     params, penalizer, attempts = _fit_ladder(kind, lambda pen: fitter(pen).fit(

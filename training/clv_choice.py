@@ -34,6 +34,7 @@ from models.clv_hybrid import Correction
 from training.clv import DEFAULT_PENALIZERS, fit_clv
 from training.clv_evaluation import ClvEvaluation, calibration_holdout, holdout_metrics
 from training.clv_intervals import interval_table
+from training.labels import CutoffPlan
 
 AGGREGATE_LIMIT = 0.05
 HYBRID_PARAMS = {"objective": "count:poisson", "max_depth": 4, "eta": 0.05, "min_child_weight": 20.0,
@@ -134,6 +135,16 @@ def hybrid_wins(hybrid: Mapping[str, float], btyd: Mapping[str, float]) -> tuple
                      + ("hybrid replaces BTYD" if verdict else "BTYD kept"))
 
 
+def choose_purchase_model(valid: pd.DataFrame, unit: TimeUnit, penalizers: Sequence[float] = DEFAULT_PENALIZERS,
+                          candidates: Sequence[PurchaseModel] = PURCHASE_MODELS
+                          ) -> tuple[PurchaseModel, dict[PurchaseModel, ClvModel], dict[str, dict[str, float]]]:
+    """Fit every candidate on the validation frame's calibration RFM and pick the lowest purchase MAE on its
+    window (`calibration_holdout`'s columns); returns the choice, the fitted models and their figures."""
+    fitted = {kind: fit_clv(valid, unit, penalizers, kind) for kind in candidates}
+    measured: dict[str, dict[str, float]] = {kind: _measure(model, valid, ()) for kind, model in fitted.items()}
+    return min(candidates, key=lambda kind: measured[kind]["purchases_mae"]), fitted, measured
+
+
 def choose_clv(transactions: ir.Table, windows: ClvWindows, unit: TimeUnit,
                service: Mapping[dt.date, pd.DataFrame] | None = None, columns: Sequence[str] = (),
                seed: int = 0, penalizers: Sequence[float] = DEFAULT_PENALIZERS,
@@ -144,9 +155,8 @@ def choose_clv(transactions: ir.Table, windows: ClvWindows, unit: TimeUnit,
         return window_frame(transactions, window, unit, (service or {}).get(window.cutoff), columns)
 
     valid, held = frame_at(windows.validation), frame_at(windows.holdout)
-    fitted = {kind: fit_clv(valid, unit, penalizers, kind) for kind in candidates}
-    validation: dict[str, dict[str, float]] = {kind: _measure(model, valid, ()) for kind, model in fitted.items()}
-    chosen = min(candidates, key=lambda kind: validation[kind]["purchases_mae"])
+    chosen, fitted, measured = choose_purchase_model(valid, unit, penalizers, candidates)
+    validation: dict[str, dict[str, float]] = dict(measured)
     final = fit_clv(held, unit, penalizers, chosen)
     refitted = {kind: final if kind == chosen else fit_clv(held, unit, penalizers, kind) for kind in candidates}
     holdout: dict[str, dict[str, float]] = {kind: _measure(model, held, ()) for kind, model in refitted.items()}
@@ -167,3 +177,23 @@ def choose_clv(transactions: ir.Table, windows: ClvWindows, unit: TimeUnit,
     scored, metrics = holdout_metrics(final, held, _service_matrix(held, columns))
     return ClvChoice(ClvEvaluation(final, scored, metrics), chosen, hybrid_won, validation, holdout, reason,
                      tuple(columns))
+
+
+def plan_windows(plan: CutoffPlan, as_of: dt.date, horizon_days: int) -> ClvWindows:
+    """`retain train`'s windows: one per training cutoff and the validation cutoff, each `horizon_days` long
+    (so each closes before the next stage), and the holdout from the test cutoff to `as_of`."""
+    horizon = dt.timedelta(days=horizon_days)
+    return ClvWindows(train=tuple(Window(c, c + horizon) for c in plan.train),
+                      validation=Window(plan.validation, plan.validation + horizon), holdout=Window(plan.test, as_of))
+
+
+def choose_on_plan(transactions: ir.Table, plan: CutoffPlan, as_of: dt.date, frames: Mapping[str, pd.DataFrame],
+                   columns: Sequence[str], unit: TimeUnit, horizon_days: int, seed: int) -> ClvChoice:
+    """`choose_clv` on `retain train`'s cutoffs, with the service `columns` of its feature frames
+    (`training.dataset.training_frames`: "train" holds every training cutoff's rows, told apart by as_of)."""
+    train_rows = frames["train"]
+    cutoffs = pd.to_datetime(train_rows["as_of"]).dt.date
+    service = {c: train_rows[cutoffs == c].set_index("customer_id") for c in plan.train}
+    service[plan.validation] = frames["validation"].set_index("customer_id")
+    service[plan.test] = frames["test"].set_index("customer_id")
+    return choose_clv(transactions, plan_windows(plan, as_of, horizon_days), unit, service, columns, seed)

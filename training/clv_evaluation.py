@@ -87,6 +87,9 @@ def holdout_metrics(model: ClvModel, frame: pd.DataFrame, service: np.ndarray | 
         out["spend_low"], out["spend_high"] = low, high
         inside = out["spend_holdout"].between(out["spend_low"] - 1e-9, out["spend_high"] + 1e-9)
         metrics["interval_coverage"] = float(inside.mean())
+        bought = out["spend_holdout"] > 0  # a realised 0 lies in every interval that starts at 0
+        metrics["interval_coverage_buyers"] = float(inside[bought].mean()) if bought.any() else float("nan")
+        metrics["holdout_zero_share"] = float(1 - bought.mean())
     return out, metrics
 
 

@@ -22,7 +22,7 @@ from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
 from models import artifacts, registry
 from models.churn import ChurnModel
-from models.clv import CLV_OUTPUTS, ClvModel, TimeUnit
+from models.clv import CLV_OUTPUTS, ClvModel
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain.errors import RetainError
 from retain.ingest import DataSet
@@ -31,7 +31,7 @@ from retain.settings import Settings
 from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnParams, fit_churn, without_service
-from training.clv_choice import ClvChoice, ClvWindows, Window, choose_clv
+from training.clv_choice import ClvChoice, choose_on_plan
 from training.clv_evaluation import holdout_metrics
 from training.dataset import LABEL, training_frames
 from training.evaluation import classification_report, roc_auc
@@ -128,7 +128,9 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
     ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
     say("choosing the CLV model on the validation window")
-    choice = _choose_clv(sources.transactions, plan, as_of, frames, churn, config.unit, settings)
+    service_columns = [c for c in churn.space.numeric if c not in RFM_COLUMNS]
+    choice = choose_on_plan(sources.transactions, plan, as_of, frames, service_columns, config.unit,
+                            settings.churn_horizon_days, settings.seed)
     clv = choice.evaluation
 
     say("evaluating on the test cutoff")
@@ -189,23 +191,6 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
 
 
-def _choose_clv(transactions: object, plan: CutoffPlan, as_of: dt.date, frames: dict[str, pd.DataFrame],
-                churn: ChurnModel, unit: TimeUnit, settings: Settings) -> ClvChoice:
-    """The CLV choice on the churn model's windows: training cutoffs, the validation cutoff, then the holdout
-    from the test cutoff to `as_of`, with the churn model's numeric non-RFM features as service inputs."""
-    horizon = dt.timedelta(days=settings.churn_horizon_days)
-    windows = ClvWindows(train=tuple(Window(c, c + horizon) for c in plan.train),
-                         validation=Window(plan.validation, plan.validation + horizon),
-                         holdout=Window(plan.test, as_of))
-    train_rows = frames["train"]
-    cutoffs = pd.to_datetime(train_rows["as_of"]).dt.date
-    service = {c: train_rows[cutoffs == c].set_index("customer_id") for c in plan.train}
-    service[plan.validation] = frames["validation"].set_index("customer_id")
-    service[plan.test] = frames["test"].set_index("customer_id")
-    columns = [c for c in churn.space.numeric if c not in RFM_COLUMNS]
-    return choose_clv(transactions, windows, unit, service, columns, settings.seed)  # type: ignore[arg-type]
-
-
 def clv_candidate_metrics(choice: ClvChoice) -> dict[str, float]:
     """Every CLV candidate's validation and holdout figures, e.g. `clv_holdout_pareto_nbd_purchases_mae`,
     and whether the hybrid won (1/0)."""
@@ -234,5 +219,5 @@ def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, sett
         clv_uri = tracking.log_pyfunc(
             "clv_model", ClvPyfunc(settings.clv_horizon_months, settings.monthly_discount_rate),
             artifacts.save_clv(clv_model, Path(scratch) / "clv"), rfm,
-            pd.DataFrame(clv_example, columns=list(CLV_OUTPUTS)))
+            pd.DataFrame(clv_example, columns=list(CLV_OUTPUTS)), optional=service)
     return {tracking.CHURN_MODEL: churn_uri, tracking.CLV_MODEL: clv_uri}
