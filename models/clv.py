@@ -114,7 +114,9 @@ class ClvModel:
             c, az, bz, zz = third[overflow], first[overflow], second[overflow], z[overflow]
             ln_hyp[overflow] = np.log(hyp2f1(c - az, c - bz, c, zz)) + (c - az - bz) * np.log(1 - zz)
         numerator = third / (a - 1) * (1 - np.exp(ln_hyp + first * np.log((alpha + t) / (alpha + horizon + t))))
-        denominator = 1 + (f > 0) * (a / (second - 1)) * ((alpha + t) / (alpha + rec)) ** first
+        repeat = f > 0  # b + f - 1 is 0 for f = 0 when b = 1: lifetimes' (f > 0) * (...) would give 0 * inf = NaN
+        denominator = 1 + np.where(repeat, a / np.where(repeat, second - 1, 1.0), 0.0) * (
+            (alpha + t) / (alpha + rec)) ** first
         return np.asarray(numerator / denominator, dtype=float)
 
     def window_purchases(self, rfm: np.ndarray, horizon: float | np.ndarray,

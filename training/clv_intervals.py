@@ -33,8 +33,9 @@ def _bounds(ratios: np.ndarray, level: float) -> tuple[float, float]:
     lower tail."""
     tail = (1 - level) / 2
     if (ratios <= 0).mean() <= tail:
-        return float(np.quantile(ratios, tail)), float(np.quantile(ratios, 1 - tail))
-    return 0.0, float(np.quantile(ratios, level))
+        return (float(np.quantile(ratios, tail, method="inverted_cdf")),
+                float(np.quantile(ratios, 1 - tail, method="inverted_cdf")))
+    return 0.0, float(np.quantile(ratios, level, method="inverted_cdf"))
 
 
 def _table(ratios: np.ndarray, groups: np.ndarray, level: float) -> IntervalTable:

@@ -11,13 +11,14 @@ MAX_EVENTS = 120
 
 def simulate_frame(story: str, params: dict[str, float], n: int, horizon: float, rng: np.random.Generator,
                    spend: tuple[float, float, float] = (6.0, 4.0, 15.0)) -> pd.DataFrame:
-    """`n` customers of ages T ~ U(20, 60) weeks at the cutoff, their purchases in the next `horizon` weeks.
+    """`n` customers of whole-week ages T ~ U{20..60} at the cutoff (recency rounded up to its week), their
+    purchases in the next `horizon` weeks.
 
     story "bgnbd": after each repeat purchase the customer drops out with probability p ~ Beta(a, b);
     "mbgnbd": also at the first purchase (time 0); "pareto_nbd": a lifetime ~ Exp(mu), mu ~ Gamma(s, beta).
     Spend per purchase ~ Gamma(p, nu), nu ~ Gamma(q, gamma) (Gamma-Gamma)."""
     lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
-    age = rng.uniform(20, 60, n)
+    age = rng.integers(20, 61, n).astype(float)
     gaps = rng.exponential(1.0, (n, MAX_EVENTS)) / np.maximum(lam, 1e-6)[:, None]
     times = np.cumsum(gaps, axis=1)
     if story == "pareto_nbd":
@@ -34,7 +35,8 @@ def simulate_frame(story: str, params: dict[str, float], n: int, horizon: float,
     calibration = alive_events & (times <= age[:, None])
     holdout = alive_events & (times > age[:, None]) & (times <= (age + horizon)[:, None])
     frequency = calibration.sum(axis=1).astype(float)
-    recency = np.where(frequency > 0, np.where(calibration, times, 0.0).max(axis=1), 0.0)
+    last = np.where(calibration, times, 0.0).max(axis=1)
+    recency = np.where(frequency > 0, np.minimum(np.ceil(last), age), 0.0)  # whole weeks, as periods record it
     p, q, gamma = spend
     nu = rng.gamma(q, 1.0 / gamma, n)
     amounts = rng.gamma(p, 1.0, (n, MAX_EVENTS)) / nu[:, None]

@@ -140,7 +140,7 @@ def test_first_run_registers_both_models_as_champion(training_scenario: Training
 
 @pytest.mark.parametrize(("name", "outputs"), [
     (tracking.CHURN_MODEL, ["churn_probability"]),
-    (tracking.CLV_MODEL, ["p_alive", "expected_purchases", "expected_spend", "clv"]),
+    (tracking.CLV_MODEL, ["p_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"]),
 ])
 def test_logged_models_have_signature_and_input_example(training_scenario: TrainingScenario,
                                                         mlflow_client: Any, name: str,
