@@ -142,7 +142,8 @@ def choose_purchase_model(valid: pd.DataFrame, unit: TimeUnit, penalizers: Seque
                           candidates: Sequence[PurchaseModel] = PURCHASE_MODELS
                           ) -> tuple[PurchaseModel, dict[PurchaseModel, ClvModel], dict[str, dict[str, float]]]:
     """Fit every candidate on the validation frame's calibration RFM and pick the lowest error on its
-    window by `CHOICE_METRIC` (`calibration_holdout`'s columns); returns the choice, the fitted models and their figures."""
+    window by `CHOICE_METRIC` (`calibration_holdout`'s columns); returns the choice, the fitted models and
+    their figures."""
     fitted = {kind: fit_clv(valid, unit, penalizers, kind) for kind in candidates}
     measured: dict[str, dict[str, float]] = {kind: _measure(model, valid, ()) for kind, model in fitted.items()}
     return min(candidates, key=lambda kind: measured[kind][CHOICE_METRIC]), fitted, measured
