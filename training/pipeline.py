@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +18,12 @@ import pandas as pd
 
 from features import io as feature_io
 from features.build import FeatureConfig, catalogue
-from features.rfm import RFM_COLUMNS
+from features.rfm import DAYS_PER_UNIT, RFM_COLUMNS
 from features.snapshot import prepare_sources
 from models import artifacts, registry
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
+from models.population import TierThresholds
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain.errors import RetainError
 from retain.ingest import DataSet
@@ -38,6 +39,7 @@ from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
 from training.labels import CutoffPlan, plan_cutoffs
 from training.report import churn_figures, clv_figures
+from training.retention import idle_days, retention_metrics, tier_metrics
 
 Progress = Callable[[str], None]
 SIGNATURE_ROWS = 2000
@@ -144,6 +146,11 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
         metrics[f"baseline_{name}_roc_auc"] = roc_auc(labels, scores[name])
     metrics["service_features_auc_gain"] = (metrics["churn_test_roc_auc"]
                                             - metrics["baseline_no_service_ablation_roc_auc"])
+    rfm = test[list(RFM_COLUMNS)].to_numpy(dtype=float, na_value=np.nan)
+    member = registry.retention_population(settings).members(rfm, 1.0 - scores["one_minus_p_alive"], clv.model.unit)
+    metrics.update(retention_metrics(labels, scores, member, idle_days(rfm, DAYS_PER_UNIT[clv.model.unit])))
+    churn = _with_tiers(churn, settings, scores["churn_model"], member)
+    metrics.update(tier_metrics(registry.tier_thresholds(settings, churn), scores["churn_model"], member))
     metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
     metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
     metrics.update(clv_candidate_metrics(choice))
@@ -199,6 +206,15 @@ def clv_candidate_metrics(choice: ClvChoice) -> dict[str, float]:
              for stage, table in (("validation", choice.validation), ("holdout", choice.holdout))
              for name, figures in table.items() for key in keys}
     return {**found, "clv_hybrid_won": float(choice.hybrid_won)}
+
+
+def _with_tiers(churn: ChurnModel, settings: Settings, probability: np.ndarray, member: np.ndarray) -> ChurnModel:
+    """The churn model carrying the tier thresholds that put the configured shares of the test cutoff's
+    retention population in `high` and `medium` (unchanged when the population is empty)."""
+    if not member.any():
+        return churn
+    thresholds = TierThresholds.from_shares(probability[member], settings.high_risk_share, settings.medium_risk_share)
+    return replace(churn, thresholds=thresholds)
 
 
 def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, settings: Settings) -> dict[str, str]:
