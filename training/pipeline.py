@@ -43,6 +43,7 @@ from training.retention import idle_days, retention_metrics, tier_metrics
 
 Progress = Callable[[str], None]
 SIGNATURE_ROWS = 2000
+MAE_DIGITS = 9  # the CLV gate compares MAEs to this many decimals: a reloaded booster may differ in the last bits
 
 
 @dataclass
@@ -74,7 +75,8 @@ def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
     if version is None:
         return None
     try:
-        return holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"]  # type: ignore[arg-type]
+        return round(holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"],
+                     MAE_DIGITS)  # type: ignore[arg-type]
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -163,7 +165,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     decisions = {
         tracking.CHURN_MODEL: decide("ROC-AUC", metrics["churn_test_roc_auc"], _champion_churn_auc(client, test),
                                      higher_is_better=True, force=force),
-        tracking.CLV_MODEL: decide("holdout purchase MAE", metrics["clv_purchases_mae"],
+        tracking.CLV_MODEL: decide("holdout purchase MAE", round(metrics["clv_purchases_mae"], MAE_DIGITS),
                                    _champion_clv_mae(client, clv.frame), higher_is_better=False, force=force),
     }
     lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
