@@ -17,7 +17,6 @@ from mlflow.exceptions import MlflowException
 
 from models.btyd import PARAM_NAMES
 from retain.ingest import load
-from models.btyd import PARAM_NAMES
 from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario, registry_state
 from tests.training.store_race import race
 from training import tracking
