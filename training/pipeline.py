@@ -75,7 +75,7 @@ def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
     if version is None:
         return None
     try:
-        return round(holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"],
+        return round(holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"],  # type: ignore[arg-type]
                      MAE_DIGITS)  # type: ignore[arg-type]
     except (KeyError, ValueError, TypeError):
         return None
