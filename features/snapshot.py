@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from features import io
 from features.build import FeatureConfig, build_features
+from retain.engine import EngineConfig, is_spark
 from retain.ingest import DataSet
 
 Progress = Callable[[str, int, int], None]
@@ -48,6 +50,14 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
         return FeatureSources(con, customers, transactions, interactions, None)
     from features.sentiment_cache import cache_path, score_interactions
 
+    if is_spark(con):  # VADER on the executors, through the same cache
+        from features.sentiment_spark import score_on_spark
+
+        scored_table, spark_stats = score_on_spark(con, interactions,
+                                                   cache_path(data_dir) if data_dir is not None else None)
+        return FeatureSources(con, customers, transactions, interactions, scored_table, spark_stats.scored_now,
+                              spark_stats.from_cache)
+
     contacts = data.interactions[["interaction_id", "customer_id", "opened_at", "text"]]
     scores, stats = score_interactions(
         contacts, cache_path(data_dir) if data_dir is not None else None,
@@ -60,9 +70,11 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
 
 
 def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: FeatureConfig, out: Path | None,
-                   with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, FeatureSources, int]:
-    """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
-    con = io.connect()
+                   with_sentiment: bool = True, progress: Progress | None = None,
+                   engine: EngineConfig | None = None) -> tuple[Path, FeatureSources, int]:
+    """Compute the features at `as_of` on `engine` (default embedded DuckDB) and write them atomically as
+    Parquet: (path, sources, row count)."""
+    con = io.connect(engine)
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
     path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
-    return path, sources, int(con.read_parquet(path).count().execute())
+    return path, sources, pq.read_metadata(path).num_rows
