@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
@@ -24,6 +23,7 @@ from models import artifacts, registry
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
+from retain import engine
 from retain.errors import RetainError
 from retain.ingest import DataSet
 from retain.reference import best_achievable_churn_probability, clairvoyant_churn_probability
@@ -32,7 +32,7 @@ from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnParams, fit_churn, without_service
 from training.clv_evaluation import evaluate_clv, holdout_metrics
-from training.dataset import LABEL, training_frames
+from training.dataset import LABEL, sampling_rate, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
 from training.labels import CutoffPlan, plan_cutoffs
@@ -115,9 +115,10 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     config = FeatureConfig.from_settings(settings)
     plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
     say("scoring interaction text")
-    sources = prepare_sources(feature_io.connect(), data, data_dir)
+    sources = prepare_sources(engine.connect(settings), data, data_dir)
+    rate = sampling_rate(settings.max_train_rows, len(plan.train), len(data.customers))
     frames = training_frames(sources, data.customers, data.transactions, plan, config,
-                             settings.churn_horizon_days, say)
+                             settings.churn_horizon_days, say, rate, settings.seed)
     if any(frame.empty for frame in frames.values()):
         raise RetainError(_too_little_history(data, plan, as_of))
     train_rows, validation, test = frames["train"], frames["validation"], frames["test"]
@@ -166,6 +167,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
             "as_of": as_of, "horizon_days": settings.churn_horizon_days,
             "cutoffs_train": ",".join(day.isoformat() for day in plan.train),
             "cutoff_validation": plan.validation, "cutoff_test": plan.test, "rfm_unit": config.unit,
+            "engine": settings.engine, "max_train_rows": settings.max_train_rows, "train_sampling_rate": rate,
             "windows": config.windows, "features": len(churn.space.columns), "seed": settings.seed,
             "churn_best_iteration": churn.best_iteration, **{f"churn_{k}": v for k, v in params.model_dump().items()},
             **{f"clv_{k}": v for k, v in clv.model.params.items()},
