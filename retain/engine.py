@@ -54,7 +54,8 @@ def connect(config: Settings | EngineConfig | None = None, threads: int | None =
     if config.engine == "spark":
         from retain import spark
 
-        return ibis.pyspark.connect(spark.session(config.spark_master, dict(config.spark_conf)))
+        session = spark.session(config.spark_master, dict(config.spark_conf))  # says what is missing, first
+        return ibis.pyspark.connect(session)
     con = ibis.duckdb.connect()
     if threads:
         con.raw_sql(f"SET threads TO {int(threads)}")
