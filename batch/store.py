@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel
 
+from models.scoring import ACTION_COLUMNS, REASON_COLUMNS
 from retain.errors import RetainError
 from retain.storage import atomic_write, write_table
 
@@ -20,7 +21,7 @@ POINTER = "CURRENT.json"
 KEEP_BATCHES = 3
 SCORE_COLUMNS = [
     "customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases", "clv",
-    "value_at_risk", "reason_1", "reason_2", "reason_3",
+    "value_at_risk", *REASON_COLUMNS, "best_action", "value_saved", *ACTION_COLUMNS,
 ]
 # What a retention agent filters and sorts the work list by, carried from the feature table beside the scores
 # (a batch written before they were carried lacks them: readers treat them as missing).

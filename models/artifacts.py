@@ -12,6 +12,7 @@ import xgboost as xgb
 
 from models.churn import ChurnModel
 from models.clv import ClvModel, attempts_from
+from models.population import TierThresholds
 from models.space import FeatureSpace
 
 CHURN_FILES = {"booster": "booster.json", "meta": "churn_meta.json"}
@@ -23,7 +24,8 @@ def save_churn(model: ChurnModel, folder: Path) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     model.booster.save_model(folder / CHURN_FILES["booster"])
     meta = {"space": model.space.model_dump(), "best_iteration": model.best_iteration,
-            "calibration_x": model.calibration_x.tolist(), "calibration_y": model.calibration_y.tolist()}
+            "calibration_x": model.calibration_x.tolist(), "calibration_y": model.calibration_y.tolist(),
+            "tier_thresholds": asdict(model.thresholds) if model.thresholds else None}
     (folder / CHURN_FILES["meta"]).write_text(json.dumps(meta))
     return {key: str(folder / name) for key, name in CHURN_FILES.items()}
 
@@ -32,8 +34,10 @@ def load_churn(artifacts: dict[str, str]) -> ChurnModel:
     booster = xgb.Booster()
     booster.load_model(artifacts["booster"])
     meta = json.loads(Path(artifacts["meta"]).read_text())
+    thresholds = meta.get("tier_thresholds")
     return ChurnModel(FeatureSpace.model_validate(meta["space"]), booster, int(meta["best_iteration"]),
-                      np.asarray(meta["calibration_x"]), np.asarray(meta["calibration_y"]))
+                      np.asarray(meta["calibration_x"]), np.asarray(meta["calibration_y"]),
+                      TierThresholds(**thresholds) if thresholds else None)
 
 
 def save_clv(model: ClvModel, folder: Path) -> dict[str, str]:

@@ -11,18 +11,21 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from models.population import TierThresholds
 from models.space import FeatureSpace
 
 
 @dataclass
 class ChurnModel:
-    """A fitted booster, its feature space and the isotonic map from raw to calibrated probability."""
+    """A fitted booster, its feature space, the isotonic map from raw to calibrated probability and the risk
+    tier thresholds measured on its test cutoff (None for a model trained before tiers were measured)."""
 
     space: FeatureSpace
     booster: xgb.Booster
     best_iteration: int
     calibration_x: np.ndarray
     calibration_y: np.ndarray
+    thresholds: TierThresholds | None = None
 
     def raw_probability(self, matrix: np.ndarray) -> np.ndarray:
         return np.asarray(self.booster.inplace_predict(matrix, iteration_range=(0, self.best_iteration + 1)))

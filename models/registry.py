@@ -24,6 +24,7 @@ from features.catalogue import Feature
 from models.artifacts import CHURN_FILES, CLV_FILES, artifacts_in, load_churn, load_clv
 from models.churn import ChurnModel
 from models.clv import ClvModel
+from models.population import RetentionPopulation, TierThresholds
 from models.scoring import Scorer
 from retain.errors import RetainError
 from retain.settings import Settings
@@ -133,5 +134,17 @@ def champion_scorer(settings: Settings, features: Mapping[str, Feature]) -> Scor
     the feature catalogue for reason wording."""
     champions = load_champions(settings)
     return Scorer(champions.churn, champions.clv, champions.churn_version, champions.clv_version,
-                  settings.clv_horizon_months, settings.monthly_discount_rate, settings.medium_risk_threshold,
-                  settings.high_risk_threshold, features)
+                  settings.clv_horizon_months, settings.monthly_discount_rate,
+                  tier_thresholds(settings, champions.churn), retention_population(settings), features)
+
+
+def retention_population(settings: Settings) -> RetentionPopulation:
+    return RetentionPopulation(settings.retention_recent_days, settings.retention_min_p_alive)
+
+
+def tier_thresholds(settings: Settings, churn: ChurnModel) -> TierThresholds:
+    """Fixed thresholds when both are set, else those measured with the model; a model trained before tiers
+    were measured gets the old fixed 0.3 / 0.6."""
+    if settings.medium_risk_threshold is not None and settings.high_risk_threshold is not None:
+        return TierThresholds(settings.medium_risk_threshold, settings.high_risk_threshold)
+    return churn.thresholds or TierThresholds(medium=0.3, high=0.6)

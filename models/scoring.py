@@ -1,8 +1,9 @@
 """The one scoring core: feature rows in, everything the product says about each customer out.
 
 `score(scorer, block)` gives churn probability and risk tier, P(alive), expected purchases, CLV, value at risk
-(CLV x churn probability) and the top reasons. The batch job, the API's on-demand scoring and (later) Spark
-all call it; they differ only in how they build the `FeatureBlock` (a DataFrame, a validated request table)
+(CLV x churn probability), the top reasons, and for each next best action the churn probability after it and
+the value it saves (`models.actions`), with the best action. The batch job, the API's on-demand scoring and
+Spark all call it; they differ only in how they build the `FeatureBlock` (a DataFrame, a validated request table)
 and what they do with the `Scores` (a Parquet batch, JSON).
 """
 
@@ -19,18 +20,17 @@ import pandas as pd
 
 from features.catalogue import Feature
 from features.rfm import RFM_COLUMNS
+from models.actions import ActionTable, action_effects
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
+from models.population import RetentionPopulation, TierThresholds
 from models.reasons import ColumnTexts, ReasonTable, column_wordings, reason_table
+from retain.actions import ACTION_NAMES
 
-TIERS = np.array(["low", "medium", "high"], dtype=object)
 TWO_THREADS_FROM = 256  # rows; below this, starting a second thread costs more than it saves
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
-
-
-def risk_tiers(probability: np.ndarray, medium: float, high: float) -> np.ndarray:
-    """'high' at or above `high`, 'medium' at or above `medium`, else 'low'."""
-    return TIERS[(probability >= medium).astype(int) + (probability >= high).astype(int)]
+ACTION_COLUMNS = tuple(f"{figure}_{name}" for name in ACTION_NAMES
+                       for figure in ("churn_probability_after", "value_saved"))
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class Scorer:
     clv_version: str
     horizon_months: int
     monthly_discount_rate: float
-    medium_risk: float
-    high_risk: float
+    thresholds: TierThresholds
+    population: RetentionPopulation = RetentionPopulation()
     features: Mapping[str, Feature] = field(default_factory=dict)  # the catalogue, for reason wording
 
     @cached_property
@@ -90,17 +90,24 @@ class Scores:
     clv: np.ndarray
     value_at_risk: np.ndarray
     reasons: ReasonTable
+    actions: ActionTable
+    best_action: np.ndarray
+    value_saved: np.ndarray
 
     def __len__(self) -> int:
         return len(self.customer_ids)
 
     def frame(self) -> pd.DataFrame:
-        """One row per customer with the reasons in `REASON_COLUMNS` (None where fewer)."""
+        """One row per customer with the reasons in `REASON_COLUMNS` (None where fewer), the best action and
+        its value saved, and each action's figures in `ACTION_COLUMNS`."""
         return pd.DataFrame({
             "customer_id": self.customer_ids, "churn_probability": self.churn_probability,
             "risk_tier": self.risk_tier, "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
             "clv": self.clv, "value_at_risk": self.value_at_risk,
             **{name: self.reasons.column(k) for k, name in enumerate(REASON_COLUMNS)},
+            "best_action": self.best_action, "value_saved": self.value_saved,
+            **{f"{figure}_{name}": getattr(self.actions, figure)[name] for name in ACTION_NAMES
+               for figure in ("churn_probability_after", "value_saved")},
         })
 
     def records(self) -> list[dict[str, Any]]:
@@ -108,10 +115,25 @@ class Scores:
         costs per row, which a 1,000-row API answer notices.)"""
         columns = zip(self.customer_ids.tolist(), _json_floats(self.churn_probability), self.risk_tier.tolist(),
                       _json_floats(self.p_alive), _json_floats(self.expected_purchases), _json_floats(self.clv),
-                      _json_floats(self.value_at_risk), self.reasons.lists(), strict=True)
+                      _json_floats(self.value_at_risk), self.reasons.lists(), self.best_action.tolist(),
+                      self.value_saved.tolist(), action_lists(self.actions), strict=True)
         return [{"customer_id": customer_id, "churn_probability": probability, "risk_tier": tier, "p_alive": alive,
-                 "expected_purchases": purchases, "clv": clv, "value_at_risk": at_risk, "reasons": reasons}
-                for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons in columns]
+                 "expected_purchases": purchases, "clv": clv, "value_at_risk": at_risk, "reasons": reasons,
+                 "best_action": best, "value_saved": saved, "actions": actions}
+                for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons, best, saved, actions
+                in columns]
+
+
+def action_lists(actions: ActionTable) -> list[list[dict[str, Any]]]:
+    """Per customer, the actions that apply as `{action, churn_probability_after, value_saved}`, best first."""
+    after = np.column_stack([actions.churn_probability_after[name] for name in ACTION_NAMES])
+    saved = np.column_stack([actions.value_saved[name] for name in ACTION_NAMES])
+    order = np.argsort(-saved, axis=1, kind="stable")
+    lists: list[list[dict[str, Any]]] = []
+    for row_after, row_saved, row_order in zip(after.tolist(), saved.tolist(), order.tolist(), strict=True):
+        lists.append([{"action": ACTION_NAMES[k], "churn_probability_after": row_after[k],
+                       "value_saved": row_saved[k]} for k in row_order if row_after[k] == row_after[k]])
+    return lists
 
 
 def score(scorer: Scorer, block: FeatureBlock) -> Scores:
@@ -120,15 +142,26 @@ def score(scorer: Scorer, block: FeatureBlock) -> Scores:
     matrix = scorer.churn.space.assemble(block.numeric, block.categories)
     probability, value, contributions = _trees_and_curve(scorer, matrix, block.rfm)
     clv = value[:, CLV_OUTPUTS.index("clv")]
+    p_alive = value[:, CLV_OUTPUTS.index("p_alive")]
+    member = scorer.population.members(block.rfm, p_alive, scorer.clv.unit)
+    space = scorer.churn.space
+
+    def score_rows(numeric: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        categories = {name: values[rows] for name, values in block.categories.items()}
+        return scorer.churn.probability(space.assemble(numeric, categories))
+
+    actions = action_effects(block.numeric, space.numeric, scorer.features, probability, clv, score_rows)
+    best_action, value_saved = actions.best()
     return Scores(
         customer_ids=np.asarray(block.customer_ids, dtype=object),
         churn_probability=probability,
-        risk_tier=risk_tiers(probability, scorer.medium_risk, scorer.high_risk),
-        p_alive=value[:, CLV_OUTPUTS.index("p_alive")],
+        risk_tier=scorer.thresholds.tiers(probability, member),
+        p_alive=p_alive,
         expected_purchases=value[:, CLV_OUTPUTS.index("expected_purchases")],
         clv=clv,
         value_at_risk=clv * probability,
         reasons=reason_table(contributions, matrix, scorer.wordings),
+        actions=actions, best_action=best_action, value_saved=value_saved,
     )
 
 

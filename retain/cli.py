@@ -136,19 +136,25 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: settings).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: settings data dir).")] = None,
     table_format: Annotated[str, typer.Option("--format", help="parquet or csv for the input tables.")] = "parquet",
+    preset: Annotated[str, typer.Option(
+        help="The simulated world: 'default' (customers buy every few weeks, a fifth of the active base leaves "
+             "in a quarter) or 'cdnow' (rare, bursty buyers like the CDNOW data).")] = "default",
 ) -> None:
     """Simulate sample data with known ground truth (truth.parquet is for evaluation only)."""
     from retain.sample import write_sample
+    from retain.simulate import PRESETS
     from retain.simulate import generate as simulate
 
     settings = _settings()
     if table_format not in ("parquet", "csv"):
         raise RetainError(f"--format must be parquet or csv, not {table_format!r}")
+    if preset not in PRESETS:
+        raise RetainError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     fmt: Literal["parquet", "csv"] = "csv" if table_format == "csv" else "parquet"
     out = out or settings.data_dir
     started = time.perf_counter()
     with console.status(f"Simulating {customers:,} customers..."):
-        sample = simulate(customers, seed if seed is not None else settings.seed)
+        sample = simulate(customers, seed if seed is not None else settings.seed, PRESETS[preset])
         files = write_sample(sample, out, fmt)
     elapsed = time.perf_counter() - started
     console.print(f"Generated {customers:,} customers, {len(sample.transactions):,} transactions and "
@@ -339,20 +345,33 @@ def _print_training(report: TrainReport) -> None:
     metrics = report.metrics
     table = Table(title=f"Churn model on the test cutoff {report.plan.test} (out of time)")
     table.add_column("model")
-    table.add_column("ROC-AUC", justify="right")
-    rows = [("churn model (XGBoost, calibrated)", "churn_test_roc_auc"),
-            ("without service features (ablation)", "baseline_no_service_ablation_roc_auc"),
-            ("logistic regression on RFM", "baseline_logistic_rfm_roc_auc"),
-            ("1 - P(alive) from BG/NBD", "baseline_one_minus_p_alive_roc_auc"),
-            ("best achievable (true parameters)", "reference_best_achievable_roc_auc"),
-            ("clairvoyant (knows dropout time)", "reference_clairvoyant_roc_auc")]
-    for label, key in rows:
-        if key in metrics:
-            table.add_row(label, f"{metrics[key]:.4f}")
+    table.add_column("ROC-AUC, whole base", justify="right")
+    table.add_column("ROC-AUC, active customers", justify="right")
+    rows = [("churn model (XGBoost, calibrated)", "churn_test_roc_auc", "churn_retention_roc_auc"),
+            ("days since last purchase (recency only)", "baseline_recency_roc_auc",
+             "baseline_recency_retention_roc_auc"),
+            *((label, f"baseline_{name}_roc_auc", f"baseline_{name}_retention_roc_auc") for label, name in (
+                ("without service features (ablation)", "no_service_ablation"),
+                ("logistic regression on RFM", "logistic_rfm"), ("1 - P(alive) from BG/NBD", "one_minus_p_alive"))),
+            ("best achievable (true parameters)", "reference_best_achievable_roc_auc", ""),
+            ("clairvoyant (knows dropout time)", "reference_clairvoyant_roc_auc", "")]
+    for label, *keys in rows:
+        if keys[0] in metrics:
+            table.add_row(label, *(f"{metrics[key]:.4f}" if key in metrics else "" for key in keys))
     console.print(table)
-    console.print("PR-AUC {churn_test_pr_auc:.4f}  log loss {churn_test_log_loss:.4f}  Brier {churn_test_brier:.4f}  "
-                  "ECE {churn_test_expected_calibration_error:.4f}  top-decile lift {churn_test_lift_top_decile:.2f}  "
-                  "churn rate {churn_rate_test:.1%}".format(**metrics))
+    for name, prefix, rate in (("whole base", "churn_test", "churn_rate_test"),
+                               ("active customers", "churn_retention", "churn_rate_retention")):
+        if f"{prefix}_roc_auc" in metrics:
+            console.print(f"{name}: " + "PR-AUC {p_pr_auc:.4f}  log loss {p_log_loss:.4f}  Brier {p_brier:.4f}  "
+                          "ECE {p_expected_calibration_error:.4f}  top-decile lift {p_lift_top_decile:.2f}  "
+                          "churn rate {rate:.1%}".format(rate=metrics[rate], **{
+                              key.replace(prefix, "p", 1): value for key, value in metrics.items()
+                              if key.startswith(prefix)}))
+    if "tier_high_threshold" in metrics:
+        console.print("Active customers (bought in the retention window): {retention_population_share:.1%} of the "
+                      "base; tier high from churn probability {tier_high_threshold:.3f} "
+                      "({tier_high_share_retention:.1%} of them), medium from {tier_medium_threshold:.3f} "
+                      "({tier_medium_share_retention:.1%})".format(**metrics))
     console.print("CLV holdout: purchases MAE {clv_purchases_mae:.4f}, RMSE {clv_purchases_rmse:.4f}, "
                   "aggregate error {clv_purchases_aggregate_error:+.2%}; spend aggregate error "
                   "{clv_spend_aggregate_error:+.2%}".format(**metrics))
@@ -439,16 +458,26 @@ def score(
 
 
 def _print_at_risk(path: Path, top: int) -> None:
+    """The tiers within the active base, then the customers whose best action saves most (the work list)."""
     import pandas as pd
 
-    frame = pd.read_parquet(path).sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
-    table = Table(title=f"Top {top} at risk (by value at risk = CLV x churn probability)")
-    for column in ("customer", "churn", "CLV", "at risk", "reasons"):
-        table.add_column(column, justify="left" if column in ("customer", "reasons") else "right")
+    from models.actions import ACTIONS
+
+    frame = pd.read_parquet(path)
+    tiers = frame["risk_tier"].value_counts()
+    active = int(len(frame) - tiers.get("lapsed", 0))
+    console.print(f"{len(frame):,} customers, {active:,} active (the retention population); tier high "
+                  f"{tiers.get('high', 0):,} ({tiers.get('high', 0) / max(active, 1):.1%} of the active), medium "
+                  f"{tiers.get('medium', 0):,}, low {tiers.get('low', 0):,}, lapsed {tiers.get('lapsed', 0):,}")
+    frame = frame.sort_values(["value_saved", "value_at_risk", "customer_id"], ascending=[False, False, True])
+    table = Table(title=f"Top {top} to act on (by estimated value saved by the best action)")
+    for column in ("customer", "tier", "churn", "CLV", "at risk", "best action", "saves", "top reason"):
+        table.add_column(column, justify="right" if column in ("churn", "CLV", "at risk", "saves") else "left")
+    labels = {name: action.label for name, action in ACTIONS.items()}
     for row in frame.head(top).itertuples(index=False):
-        reasons = "; ".join(r for r in (row.reason_1, row.reason_2, row.reason_3) if isinstance(r, str))
-        table.add_row(escape(row.customer_id), f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
-                      f"{row.value_at_risk:,.2f}", escape(reasons))
+        table.add_row(escape(row.customer_id), row.risk_tier, f"{row.churn_probability:.0%}", f"{row.clv:,.2f}",
+                      f"{row.value_at_risk:,.2f}", labels.get(row.best_action, "-"), f"{row.value_saved:,.2f}",
+                      escape(row.reason_1 if isinstance(row.reason_1, str) else ""))
     console.print(table)
 
 

@@ -56,8 +56,19 @@ class Settings(BaseSettings):
     clv_horizon_months: int = Field(default=12, description="Horizon of the CLV figure.")
     monthly_discount_rate: float = Field(default=0.01, ge=0, lt=1, description="Discount rate per month for CLV.")
 
-    high_risk_threshold: float = Field(default=0.6, gt=0, lt=1, description="Churn probability for tier 'high'.")
-    medium_risk_threshold: float = Field(default=0.3, gt=0, lt=1, description="Churn probability for 'medium'.")
+    retention_recent_days: int = Field(
+        default=90, gt=0, description="Retention population: customers who bought in the last this many days "
+                                      "(everyone else is tier 'lapsed').")
+    retention_min_p_alive: float | None = Field(
+        default=None, ge=0, le=1, description="Also in the retention population: P(alive) at least this.")
+    high_risk_share: float = Field(default=0.10, gt=0, lt=1,
+                                   description="Share of the retention population in tier 'high' (at training).")
+    medium_risk_share: float = Field(default=0.20, gt=0, lt=1,
+                                     description="Share of the retention population in tier 'medium' (at training).")
+    high_risk_threshold: float | None = Field(
+        default=None, gt=0, lt=1, description="Fixed churn probability for tier 'high' instead of the share.")
+    medium_risk_threshold: float | None = Field(
+        default=None, gt=0, lt=1, description="Fixed churn probability for 'medium' instead of the share.")
 
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, description="Port the API listens on.")

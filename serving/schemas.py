@@ -20,6 +20,7 @@ from pydantic import (
 
 from features.catalogue import Feature
 from models.clv import PURCHASE_COLUMNS
+from retain.actions import ActionName
 from retain.contract import CUSTOMER_ID_MAX_LENGTH, CUSTOMER_ID_MIN_LENGTH
 
 MAX_ITEMS = 1000
@@ -28,7 +29,7 @@ RFM_ORDER = PURCHASE_COLUMNS  # frequency <= recency <= T: each must not exceed 
 
 # the data contract's id rule, so every id ingest accepts can be asked for (path, lookup body, /v1/score rows)
 CustomerId = Annotated[str, StringConstraints(min_length=CUSTOMER_ID_MIN_LENGTH, max_length=CUSTOMER_ID_MAX_LENGTH)]
-Tier = Literal["low", "medium", "high"]
+Tier = Literal["lapsed", "low", "medium", "high"]  # models.population.TIERS (a test holds them equal)
 
 
 def _iso_day(value: object) -> object:
@@ -89,6 +90,19 @@ class Readiness(BaseModel):
     problems: list[str] = Field(default_factory=list, description="What could not be loaded, when not ready.")
 
 
+ESTIMATE_NOTE = ("A model estimate from observational data (the churn model scored on the customer's features "
+                 "as the action would change them), validated on simulated data where the causes are known "
+                 "(`retain evaluate-actions`); not a measured effect.")
+
+
+class ActionEstimate(BaseModel):
+    """What one next best action is estimated to do for this customer."""
+
+    action: ActionName = Field(description="resolve_open_case, single_owner or service_recovery.")
+    churn_probability_after: float = Field(description="Churn probability if the action is taken. " + ESTIMATE_NOTE)
+    value_saved: float = Field(description="CLV x (churn probability now - after), never negative. " + ESTIMATE_NOTE)
+
+
 class CustomerScore(BaseModel):
     """One customer's latest score. CLV figures are null for a customer without a purchase."""
 
@@ -101,6 +115,12 @@ class CustomerScore(BaseModel):
     clv: float | None = Field(description="Discounted expected spend over the CLV horizon.")
     value_at_risk: float | None = Field(description="CLV x churn probability.")
     reasons: list[str] = Field(description="Up to three reasons that push the churn score up, strongest first.")
+    best_action: ActionName | None = Field(
+        default=None, description="The action with the largest value saved; null when none applies or saves.")
+    value_saved: float | None = Field(default=None, description="Value saved by the best action (0 when none). "
+                                                                + ESTIMATE_NOTE)
+    actions: list[ActionEstimate] = Field(default_factory=list,
+                                          description="Every action that applies to the customer, best first.")
 
 
 class CustomerDetail(CustomerScore):
@@ -128,7 +148,8 @@ class LookupResponse(BaseModel):
 
 class AtRiskPage(BaseModel):
     batch: BatchMeta
-    items: list[CustomerScore] = Field(description="Ordered by value at risk, highest first.")
+    items: list[CustomerScore] = Field(description="Ordered by value at risk (or, with order=value_saved, by "
+                                                   "value saved), highest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
@@ -141,6 +162,9 @@ class ScoredRow(BaseModel):
     clv: float | None
     value_at_risk: float | None
     reasons: list[str]
+    best_action: ActionName | None
+    value_saved: float | None = Field(description="Value saved by the best action (0 when none). " + ESTIMATE_NOTE)
+    actions: list[ActionEstimate] = Field(description="Every action that applies to the customer, best first.")
 
 
 class ScoreResponse(BaseModel):

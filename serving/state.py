@@ -22,21 +22,37 @@ import pandas as pd
 from batch.store import BatchInfo, ScoreBatch, store_dir
 from features.catalogue import Feature
 from features.rfm import RFM_COLUMNS
+from models.population import TIERS
 from models.registry import champion_scorer
-from models.scoring import FeatureBlock, Scorer, score
+from models.scoring import REASON_COLUMNS, FeatureBlock, Scorer, score
+from retain.actions import ACTION_NAMES
 from retain.errors import RetainError
 from retain.settings import Settings
 from serving.auth import KeyRing, load_keyring
 from serving.score_input import FeatureTable
 
-FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk")
-REASONS = ("reason_1", "reason_2", "reason_3")
-TIER_CODES = {"low": 0, "medium": 1, "high": 2}
+FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk", "value_saved")
+REASONS = REASON_COLUMNS
+# Orders of the at-risk list besides the batch's own (value at risk): each a permutation of row positions.
+ORDERS = ("value_saved",)
+TIER_CODES = {tier: code for code, tier in enumerate(TIERS)}
 
 
 def _number(value: object) -> float | None:
     number = float(value)  # type: ignore[arg-type]
     return number if np.isfinite(number) else None
+
+
+def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column, all NaN when the batch predates it."""
+    if name not in frame:
+        return np.full(len(frame), np.nan)
+    return frame[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _descending(values: np.ndarray) -> np.ndarray:
+    """Row positions by value, highest first, missing last; ties keep batch order."""
+    return np.lexsort((np.arange(len(values)), -np.nan_to_num(values, nan=-np.inf)))
 
 
 def _texts(series: pd.Series) -> np.ndarray:
@@ -58,6 +74,10 @@ class ScoreView:
     tier_codes: np.ndarray
     segment_codes: np.ndarray
     segment_index: Mapping[str, int]
+    best_actions: np.ndarray
+    action_after: np.ndarray  # customers x ACTION_NAMES: churn probability after each action (NaN: n/a)
+    action_saved: np.ndarray  # customers x ACTION_NAMES: value each action saves
+    orders: Mapping[str, np.ndarray]
 
     @classmethod
     def from_batch(cls, batch: ScoreBatch) -> ScoreView:
@@ -68,13 +88,19 @@ class ScoreView:
         view = cls(
             info=batch.info, position=batch.position, ids=_texts(frame["customer_id"].astype(str)),
             segments=segments, tiers=tiers,
-            floats={name: frame[name].to_numpy(dtype=float, na_value=np.nan) for name in FLOATS},
+            floats={name: _floats(frame, name) for name in FLOATS},
             reasons=np.column_stack([_texts(frame[name]) for name in REASONS]),
             tier_codes=np.array([TIER_CODES.get(t, -1) for t in tiers], dtype=np.int8),
             segment_codes=codes.astype(np.int32), segment_index={str(u): i for i, u in enumerate(uniques)},
+            best_actions=(_texts(frame["best_action"]) if "best_action" in frame
+                          else np.full(len(frame), None, dtype=object)),
+            action_after=np.column_stack([_floats(frame, f"churn_probability_after_{a}") for a in ACTION_NAMES]),
+            action_saved=np.column_stack([np.nan_to_num(_floats(frame, f"value_saved_{a}")) for a in ACTION_NAMES]),
+            orders={name: _descending(_floats(frame, name)) for name in ORDERS},
         )
         for array in (view.ids, view.segments, view.tiers, view.reasons, view.tier_codes, view.segment_codes,
-                      *view.floats.values()):
+                      view.best_actions, view.action_after, view.action_saved, *view.floats.values(),
+                      *view.orders.values()):
             array.setflags(write=False)  # a snapshot is shared by concurrent requests: read-only
         return view
 
@@ -93,27 +119,38 @@ class ScoreView:
         for name, column in self.floats.items():
             row[name] = _number(column[i])
         row["reasons"] = [r for r in self.reasons[i] if r is not None]
+        row["best_action"] = self.best_actions[i]
+        after, saved = self.action_after[i], self.action_saved[i]
+        row["actions"] = [{"action": ACTION_NAMES[k], "churn_probability_after": float(after[k]),
+                           "value_saved": float(saved[k])}
+                          for k in np.argsort(-saved, kind="stable").tolist() if not np.isnan(after[k])]
         return row
 
     def records(self, positions: Sequence[int]) -> list[dict[str, Any]]:
         return [self.record(i) for i in positions]
 
     def scan(self, start: int, limit: int, tier: str | None = None, segment: str | None = None,
-             min_clv: float | None = None) -> tuple[list[int], int | None]:
-        """Up to `limit` row positions from `start` on that pass the filters (in batch order, i.e. by value at
-        risk), and the position the next page starts at (None when there is no further match)."""
+             min_clv: float | None = None, order: str | None = None) -> tuple[list[int], int | None]:
+        """Up to `limit` row positions that pass the filters, from place `start` on in the list's order (the
+        batch's, i.e. by value at risk, or one of `ORDERS`), and the place the next page starts at (None when
+        there is no further match)."""
+        sequence = self.orders[order] if order is not None else None
+
+        def rows(a: int, b: int) -> slice | np.ndarray:
+            return slice(a, b) if sequence is None else sequence[a:b]
+
         tests: list[Callable[[int, int], np.ndarray]] = []
         if tier is not None:
             tier_code = TIER_CODES[tier]
-            tests.append(lambda a, b: self.tier_codes[a:b] == tier_code)
+            tests.append(lambda a, b: self.tier_codes[rows(a, b)] == tier_code)
         if segment is not None:
             segment_code = self.segment_index.get(segment)
             if segment_code is None:
                 return [], None
-            tests.append(lambda a, b: self.segment_codes[a:b] == segment_code)
+            tests.append(lambda a, b: self.segment_codes[rows(a, b)] == segment_code)
         if min_clv is not None:
             clv = self.floats["clv"]
-            tests.append(lambda a, b: clv[a:b] >= min_clv)
+            tests.append(lambda a, b: clv[rows(a, b)] >= min_clv)
         found: list[int] = []
         position, step, total = start, max(1024, 4 * limit), len(self)
         while position < total and len(found) <= limit:
@@ -127,9 +164,9 @@ class ScoreView:
                 hits = np.arange(position, end)
             found.extend(hits[: limit + 1 - len(found)].tolist())
             position, step = end, step * 2
-        if len(found) > limit:
-            return found[:limit], found[limit]
-        return found, None
+        following = found[limit] if len(found) > limit else None
+        page = found[:limit]
+        return (page if sequence is None else sequence[page].tolist()), following
 
 
 def score_table(scorer: Scorer, table: FeatureTable) -> list[dict[str, Any]]:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.build import FeatureConfig, catalogue
-from features.rfm import RFM_COLUMNS
+from features.rfm import DAYS_PER_UNIT, RFM_COLUMNS
 from features.snapshot import prepare_sources
 from models import artifacts, registry
 from models.churn import ChurnModel
 from models.clv import CLV_OUTPUTS, ClvModel
+from models.population import TierThresholds
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain import engine
 from retain.errors import RetainError
@@ -37,6 +38,7 @@ from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
 from training.labels import CutoffPlan, plan_cutoffs
 from training.report import churn_figures, clv_figures
+from training.retention import idle_days, retention_metrics, tier_metrics
 
 Progress = Callable[[str], None]
 SIGNATURE_ROWS = 2000
@@ -141,6 +143,11 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
         metrics[f"baseline_{name}_roc_auc"] = roc_auc(labels, scores[name])
     metrics["service_features_auc_gain"] = (metrics["churn_test_roc_auc"]
                                             - metrics["baseline_no_service_ablation_roc_auc"])
+    rfm = test[list(RFM_COLUMNS)].to_numpy(dtype=float, na_value=np.nan)
+    member = registry.retention_population(settings).members(rfm, 1.0 - scores["one_minus_p_alive"], clv.model.unit)
+    metrics.update(retention_metrics(labels, scores, member, idle_days(rfm, DAYS_PER_UNIT[clv.model.unit])))
+    churn = _with_tiers(churn, settings, scores["churn_model"], member)
+    metrics.update(tier_metrics(registry.tier_thresholds(settings, churn), scores["churn_model"], member))
     metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
     metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
     metrics.update({"rows_train": len(train_rows), "rows_validation": len(validation), "rows_test": len(test),
@@ -185,6 +192,15 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
         say("registering")
         versions = tracking.register(client, model_uris, {n: d.promote for n, d in decisions.items()}, run_id)
     return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
+
+
+def _with_tiers(churn: ChurnModel, settings: Settings, probability: np.ndarray, member: np.ndarray) -> ChurnModel:
+    """The churn model carrying the tier thresholds that put the configured shares of the test cutoff's
+    retention population in `high` and `medium` (unchanged when the population is empty)."""
+    if not member.any():
+        return churn
+    thresholds = TierThresholds.from_shares(probability[member], settings.high_risk_share, settings.medium_risk_share)
+    return replace(churn, thresholds=thresholds)
 
 
 def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, settings: Settings) -> dict[str, str]:

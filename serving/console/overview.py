@@ -18,7 +18,7 @@ import pandas as pd
 
 from models.registry import CHURN_MODEL, CLV_MODEL, configure
 from retain.settings import Settings
-from serving.state import ScoreView
+from serving.state import TIER_CODES, ScoreView
 
 BINS = 20
 TOP_REASONS = 10
@@ -64,8 +64,7 @@ def compute(view: ScoreView) -> Overview:
     probability = view.floats["churn_probability"]
     counts, edges = np.histogram(probability[~np.isnan(probability)], bins=BINS, range=(0.0, 1.0))
     tiers = _groups(view.tiers, view)
-    order = {"high": 0, "medium": 1, "low": 2}
-    tiers.sort(key=lambda g: order.get(g.name, 3))
+    tiers.sort(key=lambda g: -TIER_CODES.get(g.name, -1))  # most urgent first
     reasons = pd.Series(view.reasons.ravel(), dtype=object).dropna()  # the three reasons of a row differ
     top = reasons.value_counts().head(TOP_REASONS)
     return Overview(counts.tolist(), edges.tolist(), _groups(view.segments, view), tiers,

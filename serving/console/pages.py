@@ -27,9 +27,10 @@ from serving.routes.at_risk import CSV_TYPE, decode_cursor, encode_cursor
 from serving.state import TIER_CODES, ScoreView
 
 router = APIRouter(include_in_schema=False)
-TEXT_COLUMNS = ("customer_id", "risk_tier", "top_reason")
+TEXT_COLUMNS = ("customer_id", "risk_tier", "top_reason", "best_action")
 LABELS = {"customer_id": "Customer", "churn_probability": "Churn probability", "risk_tier": "Tier", "clv": "CLV",
-          "value_at_risk": "Value at risk", "top_reason": "Top reason",
+          "value_at_risk": "Value at risk", "value_saved": "Value saved (est.)", "best_action": "Best action",
+          "top_reason": "Top reason",
           "oldest_open_case_days": "Oldest open case (days)", "days_since_last_purchase": "Days since last purchase"}
 
 

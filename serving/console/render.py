@@ -13,6 +13,8 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 
+from models.actions import ACTIONS
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
@@ -73,7 +75,14 @@ def _query(params: dict[str, str], **changes: str | None) -> str:
 
 ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                           trim_blocks=True, lstrip_blocks=True)
-ENVIRONMENT.filters.update(number=_number, percent=_percent, days=_days, when=_when, customer_path=customer_path)
+def _action(name: Any) -> str:
+    """An action's label for agents, "–" for none."""
+    labels: dict[str, str] = {action_name: action.label for action_name, action in ACTIONS.items()}
+    return labels.get(name, "–") if isinstance(name, str) else "–"
+
+
+ENVIRONMENT.filters.update(number=_number, percent=_percent, days=_days, when=_when, customer_path=customer_path,
+                           action=_action)
 ENVIRONMENT.globals.update(query=_query)
 
 

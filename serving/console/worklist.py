@@ -29,7 +29,8 @@ import pyarrow.parquet as pq
 from batch.store import CONTEXT_COLUMNS, store_dir
 from serving.state import TIER_CODES, ScoreView
 
-COLUMNS = ("customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "top_reason",
+COLUMNS = ("customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "value_saved", "best_action",
+           "top_reason",
            "oldest_open_case_days", "days_since_last_purchase")
 DEFAULT_SORT = ("value_at_risk", "desc")
 DEFAULT_LIMIT = 50
@@ -178,6 +179,7 @@ class WorkIndex:
         if name in self.view.floats:
             return self.view.floats[name]
         return {"customer_id": self.view.ids, "risk_tier": self.view.tiers, "top_reason": self.view.reasons[:, 0],
+                "best_action": self.view.best_actions,
                 "oldest_open_case_days": self.open_case_days,
                 "days_since_last_purchase": self.since_purchase}[name]
 
@@ -231,8 +233,8 @@ class WorkIndex:
         if sort.column == "risk_tier":
             codes = self.view.tier_codes.astype(np.int64)
             missing, key = codes < 0, sign * codes
-        elif sort.column == "top_reason":
-            codes, _ = _codes(self.view.reasons[:, 0])
+        elif sort.column in ("top_reason", "best_action"):
+            codes, _ = _codes(self.column(sort.column))
             missing, key = codes < 0, sign * codes.astype(np.int64)
         else:
             values = self.column(sort.column)

@@ -19,12 +19,17 @@ from serving.state import ScoreView
 router = APIRouter(prefix="/v1", tags=["at-risk"])  # ReaderViewDep checks the query
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CSV_COLUMNS = ["customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases",
-               "clv", "value_at_risk", "reason_1", "reason_2", "reason_3"]
+               "clv", "value_at_risk", "reason_1", "reason_2", "reason_3", "best_action", "value_saved"]
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-def encode_cursor(batch_id: str, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{batch_id}:{position}".encode()).decode().rstrip("=")
+def _list_key(batch_id: str, order: str | None) -> str:
+    """What a cursor belongs to: the batch, and the order when not the default one."""
+    return batch_id if order is None else f"{batch_id}+{order}"
+
+
+def encode_cursor(batch_id: str, position: int, order: str | None = None) -> str:
+    return base64.urlsafe_b64encode(f"{_list_key(batch_id, order)}:{position}".encode()).decode().rstrip("=")
 
 
 def _bad_cursor(cursor: str, why: str) -> RequestValidationError:
@@ -32,14 +37,18 @@ def _bad_cursor(cursor: str, why: str) -> RequestValidationError:
                                     "msg": f"not a cursor this API issued ({why}); use next_cursor as given"}])
 
 
-def decode_cursor(cursor: str, view: ScoreView) -> int:
-    """The start position a cursor names; 422 if it is not one of ours, 409 if its batch is gone."""
+def decode_cursor(cursor: str, view: ScoreView, order: str | None = None) -> int:
+    """The start position a cursor names; 422 if it is not one of ours or was issued for another order, 409 if
+    its batch is gone."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        batch_id, _, position = text.rpartition(":")
+        key, _, position = text.rpartition(":")
         start = int(position)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _bad_cursor(cursor, "it does not decode") from None
+    batch_id, _, cursor_order = key.partition("+")
+    if batch_id == view.info.batch_id and (cursor_order or None) != order:
+        raise _bad_cursor(cursor, f"it pages the list by {cursor_order or 'value_at_risk'}; send that order")
     if batch_id != view.info.batch_id:
         raise HTTPException(409, f"cursor: it belongs to a score batch that is no longer served (now "
                                  f"{view.info.batch_id}); start again without a cursor")
@@ -51,7 +60,8 @@ def decode_cursor(cursor: str, view: ScoreView) -> int:
 def _csv_row(row: dict[str, Any]) -> list[object]:
     reasons = [*row["reasons"], None, None, None][:3]
     return [row["customer_id"], row["segment"], row["churn_probability"], row["risk_tier"], row["p_alive"],
-            row["expected_purchases"], row["clv"], row["value_at_risk"], *reasons]
+            row["expected_purchases"], row["clv"], row["value_at_risk"], *reasons, row["best_action"],
+            row["value_saved"]]
 
 
 def _csv(view: ScoreView, positions: list[int]) -> str:
@@ -60,7 +70,7 @@ def _csv(view: ScoreView, positions: list[int]) -> str:
 
 
 @router.get(
-    "/at-risk", response_model=AtRiskPage, summary="Customers by value at risk (JSON or CSV)",
+    "/at-risk", response_model=AtRiskPage, summary="Customers by value at risk or value saved (JSON or CSV)",
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                      "headers": {"X-Next-Cursor": {"description": "The next page's cursor, absent on the last.",
                                                    "schema": {"type": "string"}}},
@@ -77,10 +87,14 @@ async def at_risk(
                                          description="Only this segment.")] = None,
     min_clv: Annotated[float | None, Query(allow_inf_nan=False, description="Only CLV at least this.")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Overrides the Accept header.")] = None,
+    order: Annotated[Literal["value_at_risk", "value_saved"], Query(
+        description="`value_at_risk` (default): who matters most; `value_saved`: whom acting on (the best "
+                    "action) is estimated to save the most.")] = "value_at_risk",
 ) -> AtRiskPage | Response:
-    start = decode_cursor(cursor, view) if cursor is not None else 0
-    positions, following = view.scan(start, limit, tier, segment, min_clv)
-    next_cursor = encode_cursor(view.info.batch_id, following) if following is not None else None
+    by = None if order == "value_at_risk" else order
+    start = decode_cursor(cursor, view, by) if cursor is not None else 0
+    positions, following = view.scan(start, limit, tier, segment, min_clv, by)
+    next_cursor = encode_cursor(view.info.batch_id, following, by) if following is not None else None
     headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
     wants_csv = format == "csv" or (format is None and "text/csv" in request.headers.get("accept", ""))
     if wants_csv:

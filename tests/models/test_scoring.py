@@ -8,6 +8,7 @@ import pytest
 
 from features.build import FeatureConfig, catalogue
 from features.rfm import RFM_COLUMNS
+from models.population import TierThresholds
 from models.scoring import FeatureBlock, Scorer, score
 from training.churn import ChurnParams, fit_churn
 from training.clv import fit_clv
@@ -41,7 +42,7 @@ def scorer_and_rows() -> tuple[Scorer, pd.DataFrame]:
                       ChurnParams(threads=1), seed=3)
     clv = fit_clv(train[list(RFM_COLUMNS)], "D")
     scorer = Scorer(churn=churn, clv=clv, churn_version="1", clv_version="1", horizon_months=12,
-                    monthly_discount_rate=0.01, medium_risk=0.3, high_risk=0.6, features=entries)
+                    monthly_discount_rate=0.01, thresholds=TierThresholds(medium=0.3, high=0.6), features=entries)
     return scorer, test
 
 

@@ -14,6 +14,7 @@ from retain.ingest import load
 from retain.reference import simulation_params
 from retain.sample import TRUTH_FILE, read_truth, write_sample
 from retain.simulate import (
+    PRESETS,
     SampleData,
     SimulationParams,
     case_badness,
@@ -114,7 +115,34 @@ def test_truth_file_keeps_the_simulation_params(tmp_path: Path) -> None:
 def test_default_params_are_recorded(small_sample: SampleData) -> None:
     assert simulation_params(small_sample.truth) == SimulationParams()
     stored = SimulationParams.model_validate_json(small_sample.truth.attrs["simulation"])
-    assert stored.r == pytest.approx(0.243)
+    assert stored.r == pytest.approx(PRESETS["default"].r)
+
+
+def _active_quarter(sample: SampleData, params: SimulationParams) -> tuple[float, float, float]:
+    """(share of buyers active, churn rate among the active, median days between purchases) at a cutoff one
+    quarter before the end: active = bought in the 90 days before it; churned = no purchase in the 90 after."""
+    tx = sample.transactions
+    cutoff = pd.Timestamp(params.start) + pd.Timedelta(days=params.days - 90)
+    quarter = pd.Timedelta(days=90)
+    last = tx[tx["timestamp"] < cutoff].groupby("customer_id")["timestamp"].max()
+    active = last[last >= cutoff - quarter].index
+    bought_after = tx[(tx["timestamp"] >= cutoff) & (tx["timestamp"] < cutoff + quarter)]["customer_id"]
+    gaps = tx.sort_values("timestamp").groupby("customer_id")["timestamp"].diff().dt.days.dropna()
+    return len(active) / len(last), float((~active.isin(bought_after)).mean()), float(gaps.median())
+
+
+def test_the_default_world_is_a_business_with_a_retention_team() -> None:
+    """Customers buy every few weeks and 10-30% of the active base stops buying in a quarter (issue 13)."""
+    share_active, churn, gap_days = _active_quarter(generate(4000, 3), PRESETS["default"])
+    assert gap_days <= 28
+    assert 0.10 <= churn <= 0.30
+    assert share_active > 0.5
+
+
+def test_the_cdnow_preset_keeps_the_rare_buyers_world() -> None:
+    share_active, churn, _ = _active_quarter(generate(4000, 3, PRESETS["cdnow"]), PRESETS["cdnow"])
+    assert share_active < 0.4
+    assert churn > 0.5
 
 
 # ---------------------------------------------------------------- structural sanity
