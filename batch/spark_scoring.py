@@ -8,6 +8,7 @@ the two batches apart.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterator
 
 import ibis.expr.types as ir
@@ -39,17 +40,20 @@ class SparkFeatures:
     def score(self, scorer: Scorer, score_frame: ScoreFrame) -> pd.DataFrame:
         """`score_frame` over every row, on the executors; the output's column types are those it gives for
         a few rows on the driver."""
+        from pyspark import cloudpickle
         from pyspark.sql.pandas.types import from_arrow_schema
 
         sample = score_frame(scorer, self.head())
         arrow_schema = pa.schema([field.with_type(pa.string()) if pa.types.is_large_string(field.type) else field
                                   for field in pa.Schema.from_pandas(sample, preserve_index=False)])
-        shared = self._context.broadcast(scorer)
+        # cloudpickle, not the broadcast's pickle: the catalogue's wording functions are closures
+        shared = self._context.broadcast(cloudpickle.dumps(scorer))
 
         def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            loaded: Scorer = pickle.loads(shared.value)
             for features in batches:
                 if len(features):
-                    yield score_frame(shared.value, features)
+                    yield score_frame(loaded, features)
 
         columns = list(dict.fromkeys(["customer_id", "segment", *scorer.input_columns, *CONTEXT_COLUMNS]))
         scored = self._frame.select(*columns).mapInPandas(

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -141,7 +142,7 @@ def main() -> None:
                 "engine": "spark", "spark_master": args.master, "spark_conf": {"spark.driver.memory": "1g"}})
         results = {}
         for name, settings in runs.items():
-            data_dir = root / name.replace(" ", "_").replace(",", "")
+            data_dir = root / re.sub(r"[^A-Za-z0-9]+", "_", name)
             shutil.copytree(root / "all", data_dir)  # each run scores texts from scratch (no shared cache)
             results[name] = measured(data_dir, settings.model_copy(update={"data_dir": data_dir}).model_dump_json())
             print(f"{name}: done", flush=True)

@@ -8,7 +8,8 @@ What it sets, and why (each is a trap met on Spark 4.0 with ibis 12):
   which lacks retain's dependencies;
 - a throw-away warehouse folder: retain never writes managed tables (views over files or memtables), and no
   `./spark-warehouse` appears in the current directory;
-- quiet logs (`spark.log.level`, no console progress bars): a command prints its own messages.
+- quiet logs (errors only, `log4j2.properties` beside this module; no console progress bars): a command prints
+  its own messages.
 Any `spark_conf` entry overrides these defaults.
 
 Without pyspark or without Java, `session` raises `EngineUnavailable` saying which is missing and how to get it.
@@ -40,6 +41,8 @@ DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.log.level": "ERROR",
 }
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 _session: SparkSession | None = None
 _started_with: tuple[str, tuple[tuple[str, str], ...]] | None = None
@@ -90,6 +93,7 @@ def session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> 
 
     settings: dict[str, Any] = {**DEFAULTS,
                                 "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="retain-spark-warehouse-"),
+                                "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}",
                                 **(conf or {})}
     builder = SparkSession.builder.master(master).appName("retain")
     for key, value in settings.items():

@@ -36,7 +36,7 @@ def written(tmp_path_factory: pytest.TempPathFactory, spark_con: object) -> dict
     """The simulated data's features written by each engine, each with its own sentiment cache, then DuckDB
     again over the cache Spark wrote."""
     base = tmp_path_factory.mktemp("spark-features")
-    data_dir = base / "data"
+    data_dir = base / "data[2]"  # glob characters in a path Spark reads
     write_sample(generate(400, 20251201), data_dir)
     data = load(data_dir)
     duck = write_snapshot(data, data_dir, AS_OF, CONFIG, base / "duck.parquet")
