@@ -39,7 +39,6 @@ DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
-    "spark.log.level": "ERROR",
 }
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
