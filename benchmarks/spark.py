@@ -77,8 +77,9 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def measured(data_dir: Path, settings_json: str) -> tuple[dict[str, float], float]:
-    """Run the chain in a child process: its stage times and the peak RSS (GB) of its process tree."""
+def measured(data_dir: Path, settings_json: str) -> tuple[dict[str, float], float] | str:
+    """Run the chain in a child process: its stage times and the peak RSS (GB) of its process tree, or why it
+    failed."""
     command = [sys.executable, __file__, "--child", str(data_dir), "--settings", settings_json]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with tempfile.TemporaryFile() as out:
@@ -90,7 +91,7 @@ def measured(data_dir: Path, settings_json: str) -> tuple[dict[str, float], floa
         out.seek(0)
         text = out.read().decode()
     if child.returncode != 0:
-        raise SystemExit(f"run failed ({child.returncode}): {text[-2000:]}")
+        return f"failed (exit {child.returncode}, peak RSS {peak / 1e9:.2f} GB): {text.strip()[-500:]}"
     return json.loads(text.strip().splitlines()[-1]), peak / 1e9
 
 
@@ -140,12 +141,17 @@ def main() -> None:
         if args.out_of_core:
             runs[f"spark {args.master}, driver 1g"] = base.model_copy(update={
                 "engine": "spark", "spark_master": args.master, "spark_conf": {"spark.driver.memory": "1g"}})
-        results = {}
+        results: dict[str, tuple[dict[str, float], float]] = {}
         for name, settings in runs.items():
             data_dir = root / re.sub(r"[^A-Za-z0-9]+", "_", name)
             shutil.copytree(root / "all", data_dir)  # each run scores texts from scratch (no shared cache)
-            results[name] = measured(data_dir, settings.model_copy(update={"data_dir": data_dir}).model_dump_json())
-            print(f"{name}: done", flush=True)
+            outcome = measured(data_dir, settings.model_copy(update={"data_dir": data_dir}).model_dump_json())
+            print(f"{name}: {outcome}", flush=True)
+            if isinstance(outcome, str):
+                if not results:
+                    raise SystemExit(outcome)
+                continue
+            results[name] = outcome
         report(results, args.customers)
 
 
