@@ -39,6 +39,8 @@ DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
+    # Spark's own default, 1g, is also the whole heap of local mode's executors: 100,000 customers ran out of it
+    "spark.driver.memory": "4g",
 }
 
 LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
