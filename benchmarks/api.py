@@ -219,11 +219,11 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     from retain.ingest import load
     from retain.sample import write_sample
     from retain.settings import Settings
-    from retain.simulate import generate
+    from retain.simulate import PRESETS, generate
     from training.pipeline import train
 
     started = time.perf_counter()
-    sample = generate(args.customers, args.seed)
+    sample = generate(args.customers, args.seed, PRESETS[args.preset])
     write_sample(sample, root / "all")
     train_ids = set(sample.customers["customer_id"].iloc[: args.train_customers])
     subset = type(sample)(*(frame[frame["customer_id"].isin(train_ids)] for frame in  # type: ignore[index]
@@ -360,6 +360,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--train-customers", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario.")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-mlflow", action="store_true", help="Do not start `mlflow models serve`.")

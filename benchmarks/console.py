@@ -260,6 +260,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--train-customers", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--requests", type=int, default=200, help="Requests per scenario and round.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warm-timeout", type=float, default=900.0,

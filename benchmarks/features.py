@@ -59,7 +59,7 @@ from features.build import FeatureConfig, build_features
 from features.cutoff import Cutoff
 from features.rfm import RFM_COLUMNS, TimeUnit, rfm_features
 from retain.sample import write_sample
-from retain.simulate import generate
+from retain.simulate import PRESETS, generate
 
 WINDOWS = (30, 90, 365)
 UNIT: TimeUnit = "D"
@@ -207,6 +207,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the workdir (data and features)")
     parser.add_argument("--threads", type=int, default=0,
@@ -226,7 +229,7 @@ def main() -> None:
     try:
         # 1. data ------------------------------------------------------------------------------------------
         with Timed() as generated:
-            sample = generate(args.customers, args.seed)
+            sample = generate(args.customers, args.seed, PRESETS[args.preset])
         with Timed() as written:
             write_sample(sample, workdir)
         rows = {name: len(getattr(sample, name)) for name in ("customers", "transactions", "interactions")}

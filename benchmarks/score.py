@@ -29,7 +29,7 @@ from models.registry import load_champions  # noqa: E402
 from retain.ingest import load  # noqa: E402
 from retain.sample import write_sample  # noqa: E402
 from retain.settings import Settings  # noqa: E402
-from retain.simulate import generate  # noqa: E402
+from retain.simulate import PRESETS, generate  # noqa: E402
 from training.pipeline import train  # noqa: E402
 
 AS_OF = dt.date(2025, 12, 31)
@@ -41,12 +41,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--train-customers", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory(prefix="retain-bench-score-") as scratch:
         root = Path(scratch)
         started = time.perf_counter()
-        sample = generate(args.customers, args.seed)
+        sample = generate(args.customers, args.seed, PRESETS[args.preset])
         write_sample(sample, root / "all")
         train_ids = set(sample.customers["customer_id"].iloc[: args.train_customers])
         subset = type(sample)(*(frame[frame["customer_id"].isin(train_ids)] for frame in

@@ -28,14 +28,15 @@ import pandas as pd
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from features.sentiment_cache import SentimentStats, cache_path, score_interactions  # noqa: E402
-from retain.simulate import generate  # noqa: E402
+from retain.simulate import PRESETS, generate  # noqa: E402
 
 NEW_SHARE = 0.01
 
 
-def interactions_for(customers: int, seed: int, distinct: bool) -> pd.DataFrame:
+def interactions_for(customers: int, seed: int, distinct: bool, preset: str = "cdnow") -> pd.DataFrame:
     """The simulated interaction log, texts made distinct unless asked not to."""
-    interactions = generate(customers, seed).interactions.loc[:, ["interaction_id", "opened_at", "text"]]
+    interactions = generate(customers, seed, PRESETS[preset]).interactions.loc[:, ["interaction_id", "opened_at",
+                                                                                    "text"]]
     if distinct:
         interactions["text"] = interactions["text"] + " Ref " + interactions["interaction_id"] + "."
     return interactions
@@ -101,12 +102,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
+                        help="simulated world: cdnow (the shape the targets were set on; default) or "
+                             "the default world (~4x the transactions per customer)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--simulated-texts", action="store_true", help="keep the generator's repeated texts")
     args = parser.parse_args()
 
     start = time.perf_counter()
-    everything = interactions_for(args.customers, args.seed, distinct=not args.simulated_texts)
+    everything = interactions_for(args.customers, args.seed, distinct=not args.simulated_texts, preset=args.preset)
     print(f"generated {len(everything):,} interactions for {args.customers:,} customers "
           f"in {time.perf_counter() - start:.1f} s")
     # the newest 1% arrive between the two runs, as they would in a daily job

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported where used: `retain --help` and `retain validate` 
     from features.build import FeatureConfig
     from retain.ingest import DataSet, Problem
     from retain.settings import Settings
+    from training.action_report import ActionReport
     from training.pipeline import TrainReport
 
 app = typer.Typer(
@@ -479,6 +480,49 @@ def _print_at_risk(path: Path, top: int) -> None:
                       f"{row.value_at_risk:,.2f}", labels.get(row.best_action, "-"), f"{row.value_saved:,.2f}",
                       escape(row.reason_1 if isinstance(row.reason_1, str) else ""))
     console.print(table)
+
+
+@app.command("evaluate-actions")
+def evaluate_actions(
+    as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day (YYYY-MM-DD): score at it, replay from it.")],
+    data: DataOption = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Futures replayed per customer and averaged.")] = 10,
+    quarantine: Quarantine = None,
+) -> None:
+    """On simulated data: rank customers by predicted value saved and by value at risk, treat the top K in the
+    simulated world, and compare the value each ranking realizes (logged to MLflow with the Qini plot)."""
+    from retain.sample import read_truth
+    from training.action_report import evaluate_actions as evaluate
+
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
+    with console.status("evaluating actions...") as status:
+        report = evaluate(settings, dataset, data_dir, cutoff, read_truth(data_dir),
+                          lambda message: status.update(f"evaluating: {message}"), replicates)
+    _print_actions(report)
+
+
+def _print_actions(report: ActionReport) -> None:
+    table = Table(title=f"Treating the top K of {report.customers:,} customers with their best action "
+                        "(realized = simulated world, same random numbers)")
+    for column in ("top K", "customers", "by value saved: predicted", "realized", "predicted/realized",
+                   "by value at risk: predicted", "realized", "value saved / value at risk"):
+        table.add_column(column, justify="right")
+    for row in report.table.itertuples(index=False):
+        table.add_row(f"{row.share:.0%}", f"{row.customers:,}", f"{row.predicted_value_saved:,.2f}",
+                      f"{row.realized_value_saved:,.2f}", f"{row.predicted_over_realized_value_saved:.2f}",
+                      f"{row.predicted_value_at_risk:,.2f}", f"{row.realized_value_at_risk:,.2f}",
+                      f"{row.realized_ratio:.2f}x")
+    console.print(table)
+    for row in report.table.itertuples(index=False):
+        console.print(f"Top {row.share:.0%}: already gone at the cutoff (dropped out before it, in the simulated "
+                      f"truth; nothing can save them) {row.gone_value_saved:.0%} of those ranked by value saved, "
+                      f"{row.gone_value_at_risk:.0%} by value at risk.")
+    metrics = report.metrics
+    console.print(f"Everyone with their best action: predicted {metrics['actions_predicted_all']:,.2f}, realized "
+                  f"{metrics['actions_realized_all']:,.2f}. Qini coefficient by value saved "
+                  f"{metrics['actions_qini_value_saved']:,.2f}, by value at risk "
+                  f"{metrics['actions_qini_value_at_risk']:,.2f}.")
+    console.print(f"retain-churn v{report.churn_version}, retain-clv v{report.clv_version}; MLflow run {report.run_id}")
 
 
 KeysFile = Annotated[Path | None, typer.Option(

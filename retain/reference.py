@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from retain.simulate import SimulationParams, case_badness, dropout_probability
+from retain.simulate import SimulationParams, case_badness, dropout_probability, pressure_decay
 
 DAY = pd.Timedelta(days=1)
 
@@ -22,15 +22,20 @@ def simulation_params(truth: pd.DataFrame) -> SimulationParams:
     return SimulationParams.model_validate_json(stored) if stored else SimulationParams()
 
 
-def _observed_cases(interactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Cases opened by the cutoff with their badness, computed from their contacts as the log shows them."""
+def observed_cases(interactions: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Cases opened before `as_of` (a moment) with their badness, computed from their contacts as the log shows
+    them, when their latest contact was, and whether they are open: that contact did not resolve them by then
+    (a contact's outcome counts once it is closed, as the features read it)."""
     seen = interactions[interactions["opened_at"] < as_of].sort_values("opened_at", kind="stable")
     case = ["customer_id", "case_id"]  # case ids need only be unique per customer
     switched = seen["channel"].ne(seen.groupby(case)["channel"].shift()) & seen.duplicated(case)
-    cases = seen.assign(switched=switched).groupby(case, as_index=False).agg(
-        opened=("opened_at", "min"), contacts=("interaction_id", "size"),
+    settled = seen["resolved"].astype(bool) & (seen["closed_at"] < as_of).fillna(False).astype(bool)
+    cases = seen.assign(switched=switched, settled=settled).groupby(case, as_index=False).agg(
+        opened=("opened_at", "min"), last_contact=("opened_at", "max"), contacts=("interaction_id", "size"),
         resolved=("resolved", "any"), transfers=("transfers", "sum"), switches=("switched", "sum"),
+        settled=("settled", "last"),
     )
+    cases["open"] = ~cases.pop("settled").astype(bool)
     cases["badness"] = case_badness(cases["contacts"].to_numpy(), cases["resolved"].to_numpy(float),
                                     cases["transfers"].to_numpy(float), cases["switches"].to_numpy(float))
     return cases
@@ -51,7 +56,7 @@ def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
     cases = cases.merge(decided_at.rename("decided_at").rename_axis("customer_id").reset_index(), on="customer_id")
     cases = cases[cases["opened"] <= cases["decided_at"]]
     age_days = (cases["decided_at"] - cases["opened"]) / DAY
-    cases["pressure"] = (cases["badness"] - params.neutral_badness) * np.exp(-age_days / params.hazard_memory_days)
+    cases["pressure"] = (cases["badness"] - params.neutral_badness) * pressure_decay(age_days.to_numpy(), params)
     pressure = cases.groupby("customer_id")["pressure"].sum().reindex(last_purchase.index, fill_value=0.0)
     return pressure, own["badness"].reindex(last_purchase.index)
 
@@ -65,7 +70,7 @@ def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.Data
     end = pd.Timestamp(as_of) + DAY
     seen = transactions[(transactions["timestamp"] < end) & transactions["customer_id"].isin(truth["customer_id"])]
     history = seen.groupby("customer_id")["timestamp"].agg(["size", "max"])
-    pressure, own_case = _last_decision(_observed_cases(interactions, end), history["max"], params)
+    pressure, own_case = _last_decision(observed_cases(interactions, end), history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
     left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),

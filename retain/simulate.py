@@ -58,6 +58,10 @@ class SimulationParams(BaseModel):
     case_kill_rate: float = 1.0
     cancellation_share: float = 0.3
     open_case_days: float = 30.0
+    # The world's rules for the retention actions (`retain.replay`), where a constant is involved:
+    case_followup_days: float = 7.0  # an open case whose latest contact is older is over (contacts ~1.5 days apart)
+    recovery_relief: float = 0.25  # `service_recovery` lowers the latest case's badness by this (floored at 0)
+    recovery_window_days: float = 30.0  # ... for customers with a contact in this many days before the cutoff
 
     @property
     def acquisition_days(self) -> int:
@@ -71,6 +75,45 @@ PRESETS: dict[str, SimulationParams] = {
     "cdnow": SimulationParams(r=0.243, alpha=4.414, a=0.793, b=2.426, case_probability=0.6, hazard_beta=3.0,
                               case_kill_rate=3.0),
 }
+
+MAX_CONTACTS = 8  # per case
+CONTACT_GAP_DAYS = 1.5  # mean days between a case's contacts
+DIFFICULTY_NOISE = 0.15  # a case's difficulty: the customer's service friction plus this much noise
+
+
+def case_chance(case_propensity: np.ndarray, params: SimulationParams) -> np.ndarray:
+    """Chance that a purchase opens a service case."""
+    return np.clip(params.case_probability * case_propensity, 0, 1)
+
+
+def case_difficulty(friction: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A new case's difficulty in [0, 1]: the customer's friction plus noise."""
+    return np.clip(friction + rng.normal(0, DIFFICULTY_NOISE, friction.size), 0, 1)
+
+
+def more_contacts(difficulty: np.ndarray, room: np.ndarray | int, rng: np.random.Generator) -> np.ndarray:
+    """Contacts a case takes beyond one (or beyond those seen so far), at most `room`."""
+    return np.minimum(rng.poisson(2.5 * difficulty), room)
+
+
+def resolves(difficulty: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Whether a case ends resolved: harder cases less often."""
+    return rng.random(difficulty.size) < 1.0 - 0.7 * difficulty
+
+
+def transfer_rate(difficulty: np.ndarray, contacts: np.ndarray) -> np.ndarray:
+    """Expected hand-overs over a case's `contacts`."""
+    return 0.4 + 1.5 * difficulty * contacts
+
+
+def switch_chance(difficulty: np.ndarray) -> np.ndarray:
+    """Chance that a contact after the first comes through another channel."""
+    return np.clip(0.15 + 0.5 * difficulty, 0, 1)
+
+
+def pressure_decay(days: np.ndarray, params: SimulationParams) -> np.ndarray:
+    """How much of a case's weight on the dropout hazard is left `days` after it opened."""
+    return np.exp(-days / params.hazard_memory_days)
 
 
 def case_badness(contacts: np.ndarray, resolved: np.ndarray, transfers: np.ndarray,
@@ -132,14 +175,14 @@ def _customer_draws(n: int, params: SimulationParams, rng: np.random.Generator) 
     })
 
 
-def _case_outcomes(difficulty: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def case_outcomes(difficulty: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Per case: contacts, resolution, reopen, transfers, channel switches and its badness."""
     n = difficulty.size
-    contacts = 1 + np.minimum(rng.poisson(2.5 * difficulty), 7)
-    resolved = rng.random(n) < 1.0 - 0.7 * difficulty
+    contacts = 1 + more_contacts(difficulty, MAX_CONTACTS - 1, rng)
+    resolved = resolves(difficulty, rng)
     reopened = resolved & (contacts >= 2) & (rng.random(n) < 0.3)
-    transfers = rng.poisson(0.4 + 1.5 * difficulty * contacts)
-    switches = rng.binomial(contacts - 1, np.clip(0.15 + 0.5 * difficulty, 0, 1))
+    transfers = rng.poisson(transfer_rate(difficulty, contacts))
+    switches = rng.binomial(contacts - 1, switch_chance(difficulty))
     return {"contacts": contacts, "resolved": resolved, "reopened": reopened, "transfers": transfers,
             "switches": switches,
             "badness": case_badness(contacts, resolved.astype(float), transfers, switches)}
@@ -152,7 +195,7 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
     lam = draws["purchase_rate"].to_numpy()
     p = draws["dropout_probability"].to_numpy()
     friction = draws["service_friction"].to_numpy()
-    case_chance = np.clip(params.case_probability * draws["case_propensity"].to_numpy(), 0, 1)
+    chance_of_case = case_chance(draws["case_propensity"].to_numpy(), params)
     pressure = np.zeros(n)
     pressure_time = draws["signup"].to_numpy().copy()
     dropout_at = np.full(n, np.nan)
@@ -164,12 +207,12 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
     while active.size:
         t = now[active]
         gap = rng.exponential(1.0 / lam[active])
-        has_case = rng.random(active.size) < case_chance[active]
+        has_case = rng.random(active.size) < chance_of_case[active]
         who = active[has_case]
         opened = t[has_case] + rng.random(who.size) * np.minimum(gap[has_case], 20.0)
-        difficulty = np.clip(friction[who] + rng.normal(0, 0.15, who.size), 0, 1)
-        outcome = _case_outcomes(difficulty, rng)
-        decay = np.exp(-(opened - pressure_time[who]) / params.hazard_memory_days)
+        difficulty = case_difficulty(friction[who], rng)
+        outcome = case_outcomes(difficulty, rng)
+        decay = pressure_decay(opened - pressure_time[who], params)
         pressure[who] = pressure[who] * decay + (outcome["badness"] - params.neutral_badness)
         pressure_time[who] = opened
         events.case_customer.append(who)
@@ -181,7 +224,7 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
         decided_at[has_case] = opened
         badness_now = np.full(active.size, np.nan)
         badness_now[has_case] = outcome["badness"]
-        pressure_now = pressure[active] * np.exp(-(decided_at - pressure_time[active]) / params.hazard_memory_days)
+        pressure_now = pressure[active] * pressure_decay(decided_at - pressure_time[active], params)
         chance = dropout_probability(p[active], pressure_now, repeat[active], badness_now, params)
         multiplier[active] = chance / np.maximum(p[active], 1e-12)
         died = (rng.random(active.size) < chance) & (decided_at <= params.days)
@@ -215,7 +258,7 @@ def _contacts(events: _Events, draws: pd.DataFrame, params: SimulationParams,
     index_in_case = np.arange(case_of.size) - first_row[case_of]
     last = index_in_case == contacts[case_of] - 1
 
-    gaps = np.where(index_in_case == 0, 0.0, rng.exponential(1.5, case_of.size))
+    gaps = np.where(index_in_case == 0, 0.0, rng.exponential(CONTACT_GAP_DAYS, case_of.size))
     opened = case_open[case_of] + (np.cumsum(gaps) - np.cumsum(gaps)[first_row][case_of])
 
     transition_rank = pd.Series(rng.random(case_of.size)).where(index_in_case > 0)
@@ -342,6 +385,8 @@ def generate(n_customers: int, seed: int, params: SimulationParams | None = None
         "dropout_probability": draws["dropout_probability"].to_numpy(),
         "spend_scale": draws["spend_scale"].to_numpy(),
         "temper": draws["temper"].to_numpy(),
+        "case_propensity": draws["case_propensity"].to_numpy(),
+        "service_friction": draws["service_friction"].to_numpy(),
         "dropout_at": dropout_ts.to_numpy(),
         "hazard_multiplier": multiplier,
     })

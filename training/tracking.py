@@ -104,6 +104,11 @@ def log_figure(figure: Figure, name: str) -> None:
     mlflow.log_figure(figure, f"plots/{name}.png")
 
 
+def log_table(table: pd.DataFrame, name: str) -> None:
+    """A small result table as a CSV artifact `tables/<name>`, to read beside the metrics."""
+    mlflow.log_text(table.to_csv(index=False), f"tables/{name}")
+
+
 def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
                signature_input: pd.DataFrame, signature_output: pd.DataFrame, examples: int = 5) -> str:
     """Log a pyfunc model; its signature is inferred from a sample large enough to see every column's type and

@@ -16,8 +16,8 @@ import pandas as pd
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "top_reason",
-           "oldest_open_case_days", "days_since_last_purchase"]
+COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "value_saved", "best_action",
+           "top_reason", "oldest_open_case_days", "days_since_last_purchase"]
 
 
 def customer_path(customer_id: str) -> str:

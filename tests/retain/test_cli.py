@@ -227,7 +227,12 @@ def test_contract_command_prints_the_readme_tables(run_main) -> None:
     assert contract_markdown() in README.read_text(), "README.md's contract is stale: paste `retain contract`"
 
 
-GENERATED_FIRST, GENERATED_LAST = "2024-01-01", "2025-12-30"  # first and last event of `generated`
+def _event_days(data: Path) -> tuple[str, str]:
+    """The first and last day with a purchase or a contact opened or closed, read straight from the files."""
+    transactions = pd.read_parquet(data / "transactions.parquet")
+    interactions = pd.read_parquet(data / "interactions.parquet")
+    stamps = pd.concat([transactions["timestamp"], interactions["opened_at"], interactions["closed_at"]]).dropna()
+    return str(stamps.min().date()), str(stamps.max().date())
 
 
 @pytest.mark.parametrize("command", ["features", "score", "train"])
@@ -242,7 +247,8 @@ def test_an_as_of_outside_the_data_is_refused_with_its_dates(run_main, generated
 
     assert code == 2, out + err
     assert f"error: --as-of {as_of} is {where} in the data" in err
-    assert f"the data runs from {GENERATED_FIRST} to {GENERATED_LAST}" in err
+    first, last = _event_days(generated)
+    assert f"the data runs from {first} to {last}" in err
     assert "Traceback" not in out + err
     assert not out_file.exists() and not (tmp_path / "mlruns").exists()  # refused before any work
 
@@ -273,16 +279,19 @@ def test_at_risk_list_in_a_pipe_keeps_every_row_on_one_line(tmp_path: Path, caps
     reasons = ["7 contacts in the last 90 days, 3 of them transferred", "last case still open after 41 days",
                "no purchase for 212 days (usually every 30)"]
     pd.DataFrame({"customer_id": ["C-[vip]-0000001-WITH-A-RATHER-LONG-IDENTIFIER", "C2"],
-                  "churn_probability": [0.91, 0.2], "clv": [1234.5, 10.0], "value_at_risk": [1123.4, 2.0],
-                  "reason_1": [reasons[0], None], "reason_2": [reasons[1], None],
+                  "risk_tier": ["high", "lapsed"], "churn_probability": [0.91, 0.2], "clv": [1234.5, 10.0],
+                  "value_at_risk": [1123.4, 2.0], "best_action": ["resolve_open_case", None],
+                  "value_saved": [456.75, 0.0], "reason_1": [reasons[0], None], "reason_2": [reasons[1], None],
                   "reason_3": [reasons[2], None]}).to_parquet(tmp_path / "batch.parquet")
 
     cli._print_at_risk(tmp_path / "batch.parquet", 10)
 
     lines = capsys.readouterr().out.splitlines()
     first = next(line for line in lines if "C-[vip]-0000001-WITH-A-RATHER-LONG-IDENTIFIER" in line)
-    assert "; ".join(reasons) in first and "91%" in first and "1,123.40" in first
+    assert reasons[0] in first and "91%" in first and "1,123.40" in first
+    assert "Resolve the open case" in first and "456.75" in first
     assert len([line for line in lines if "C2" in line]) == 1
+    assert "1 active" in "\n".join(lines) and "tier high 1 (100.0% of the active)" in "\n".join(lines)
 
 
 HEAVY = ("pydantic", "pandas", "numpy", "pandera", "ibis", "duckdb", "xgboost", "sklearn", "lifetimes", "mlflow",

@@ -47,9 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: runs for more than a few seconds (schemathesis, subprocesses)")
 
 
-# In this CDNOW-like world ~90% of customers churn within 90 days, so the default tiers (0.3/0.6) put almost
-# everyone in "high"; thresholds near the top of the distribution give every tier customers to filter on.
-RISK_THRESHOLDS = {"medium_risk_threshold": 0.9, "high_risk_threshold": 0.97}
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class Store:
         from retain.settings import Settings
 
         values = {"mlflow_tracking_uri": self.tracking_uri, "mlflow_artifact_root": self.base / "artifacts",
-                  "training_cutoffs": 2, "data_dir": self.data_dir, "seed": SEED, **RISK_THRESHOLDS, **changes}
+                  "training_cutoffs": 2, "data_dir": self.data_dir, "seed": SEED, **changes}
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     def scores(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retain.actions import ACTION_NAMES
 from retain.contract import CUSTOMER_ID_MAX_LENGTH
 from serving.routes.at_risk import encode_cursor
 from serving.schemas import CustomerDetail
@@ -233,6 +234,41 @@ def test_at_risk_filters(client: httpx.Client, store: Store, keys: Keys, filters
     items, _ = _all_pages(client, keys, limit=params.pop("limit", 50), **params)
     assert [item["customer_id"] for item in items] == expected
     assert _non_increasing([item["value_at_risk"] for item in items])
+
+
+def test_at_risk_by_value_saved_pages_in_that_order(client: httpx.Client, store: Store, keys: Keys) -> None:
+    scores = store.scores()
+    expected = scores.sort_values("value_saved", ascending=False, kind="stable", na_position="last")
+    items, _ = _all_pages(client, keys, limit=83, order="value_saved")
+    assert [item["customer_id"] for item in items] == expected["customer_id"].tolist()
+    assert _non_increasing([item["value_saved"] for item in items])
+    high, _ = _all_pages(client, keys, limit=40, order="value_saved", tier="high")
+    assert [item["customer_id"] for item in high] == expected.loc[expected["risk_tier"] == "high",
+                                                                  "customer_id"].tolist()
+    first = client.get("/v1/at-risk", params={"order": "value_saved", "limit": 5}, headers=reader(keys)).json()
+    other_order = client.get("/v1/at-risk", params={"cursor": first["next_cursor"]}, headers=reader(keys))
+    assert other_order.status_code == 422 and "value_saved" in other_order.text
+
+
+def test_a_customer_carries_each_applicable_action_best_first(client: httpx.Client, store: Store,
+                                                               keys: Keys) -> None:
+    scores = store.scores()
+    acted = scores[scores["best_action"].notna()]
+    assert len(acted) > 0, "the generated data should give some customer an action"
+    untouched = scores[scores["best_action"].isna()]
+    for _, row in [*acted.head(5).iterrows(), *untouched.head(2).iterrows()]:
+        body = client.get(f"/v1/customers/{quote(row['customer_id'], safe='')}", headers=reader(keys)).json()
+        expected = sorted(
+            ({"action": name, "churn_probability_after": row[f"churn_probability_after_{name}"],
+              "value_saved": row[f"value_saved_{name}"]} for name in ACTION_NAMES
+             if not np.isnan(row[f"churn_probability_after_{name}"])),
+            key=lambda estimate: -estimate["value_saved"])
+        assert body["actions"] == expected
+        assert body["best_action"] == (row["best_action"] if isinstance(row["best_action"], str) else None)
+        assert same_number(body["value_saved"], row["value_saved"])
+        assert all(estimate["value_saved"] >= 0 for estimate in body["actions"])
+        if body["best_action"]:
+            assert body["actions"][0]["action"] == body["best_action"]
 
 
 def test_at_risk_unknown_segment_is_an_empty_last_page(client: httpx.Client, keys: Keys) -> None:

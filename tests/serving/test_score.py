@@ -59,7 +59,7 @@ def test_missing_values_are_allowed(client: httpx.Client, keys: Keys, feature_ro
     assert response.status_code == 200, response.text
     for result in response.json()["results"]:
         assert 0 <= result["churn_probability"] <= 1
-        assert result["risk_tier"] in ("low", "medium", "high")
+        assert result["risk_tier"] in ("lapsed", "low", "medium", "high")
         assert result["clv"] is None and result["p_alive"] is None and result["value_at_risk"] is None
         assert len(result["reasons"]) <= 3
 

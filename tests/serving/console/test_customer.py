@@ -48,6 +48,22 @@ def test_the_page_shows_the_score_reasons_and_charts(agent: httpx.Client, store:
     assert len(page.find("svg")) == 3 and len(page.find("title")) >= 4  # the page's <title> and one per chart
 
 
+def test_the_page_lists_the_next_best_actions_best_first(agent: httpx.Client, store: Store) -> None:
+    scores = store.scores()
+    acted = scores[scores["best_action"].notna()].iloc[0]
+    page = Page(agent.get(customer_path(acted["customer_id"])).text)
+    rows = page.with_attr("data-action", "tr")
+    names = [row.attrs["data-action"] for row in rows]
+    assert names[0] == acted["best_action"]
+    saved = [acted[f"value_saved_{name}"] for name in names]
+    assert saved == sorted(saved, reverse=True)
+    assert f"{acted['value_saved']:,.2f}" in page.one("table", id="actions").content
+    assert "observational data" in page.one("section", id="actions-section").content
+    idle = scores[scores["best_action"].isna()].iloc[0]
+    section = Page(agent.get(customer_path(idle["customer_id"])).text).one("section", id="actions-section")
+    assert "No action applies" in section.content
+
+
 def test_the_timeline_holds_the_last_365_days(agent: httpx.Client, store: Store,
                                               inputs: dict[str, pd.DataFrame]) -> None:
     customer = busiest(inputs)

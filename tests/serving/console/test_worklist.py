@@ -17,9 +17,9 @@ from retain.csv_export import safe_cell
 from tests.serving.conftest import AS_OF, FORMULA_SEGMENT, Store
 from tests.serving.console.conftest import Page, row_ids
 
-COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "top_reason",
-           "oldest_open_case_days", "days_since_last_purchase"]
-TIERS = {"low": 0, "medium": 1, "high": 2}
+COLUMNS = ["customer_id", "churn_probability", "risk_tier", "clv", "value_at_risk", "value_saved", "best_action",
+           "top_reason", "oldest_open_case_days", "days_since_last_purchase"]
+TIERS = {tier: code for code, tier in enumerate(("lapsed", "low", "medium", "high"))}
 
 
 @pytest.fixture(scope="module")
