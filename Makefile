@@ -13,12 +13,12 @@ MLFLOW_PORT ?= 5000
 export MLFLOW_DISABLE_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint docs clean mlflow-ui browser screenshots
+.PHONY: setup demo test lint docs clean mlflow-ui browser java screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,13 +41,19 @@ demo: $(STAMP)
 	  echo "No terminal: skipping the serving step (run: $(BIN)/retain serve --data $(DEMO_DIR))"; \
 	fi
 
-test: lint browser
-	$(BIN)/python -m pytest -n 2
+# --dist loadgroup: the Spark tests (one xdist group) share one worker, so a run starts one Spark session
+test: lint browser java
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Debian's Chromium for the browser tests (tests/console; Playwright comes with the dev extra): installed with
 # apt-get once per machine, nothing downloaded while tests run; a no-op when /usr/bin/chromium is there.
 browser:
 	./.ci/install-browser
+
+# Java 17 for the Spark tests (tests/spark; pyspark comes with the spark extra): apt-get once per machine, a
+# no-op when java is there.
+java:
+	./.ci/install-java
 
 # docs/screenshots/{login,work-list,customer,overview}.png of the console over `make demo`'s data and registry
 screenshots: $(STAMP) browser

@@ -1,26 +1,20 @@
-"""The only disk and engine access of the feature pipeline: connecting ibis, loading validated tables,
-writing the feature table atomically."""
+"""The only disk and engine access of the feature pipeline: loading validated tables into the engine, writing
+the feature table atomically. Connections come from the one factory, `retain.engine.connect`."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from retain import engine
 from retain.ingest import DataSet
-from retain.storage import atomic_write
 
-
-def connect(threads: int | None = None) -> BaseBackend:
-    """The embedded default engine: an in-memory DuckDB."""
-    con = ibis.duckdb.connect()
-    if threads:
-        con.raw_sql(f"SET threads TO {int(threads)}")
-    return con
+connect = engine.connect
+to_frame = engine.to_frame
 
 
 def register(con: BaseBackend, data: DataSet) -> tuple[ir.Table, ir.Table, ir.Table]:
@@ -32,13 +26,7 @@ def register(con: BaseBackend, data: DataSet) -> tuple[ir.Table, ir.Table, ir.Ta
 
 
 def register_frame(con: BaseBackend, name: str, frame: pd.DataFrame) -> ir.Table:
-    return con.create_table(name, frame, overwrite=True)
-
-
-def to_frame(con: BaseBackend, table: ir.Table) -> pd.DataFrame:
-    """Execute into pandas through Arrow: ibis's own `to_pandas` converts column by column, ~3 s more CPU on a
-    million feature rows (a date column comes back as `datetime.date` objects instead of datetime64)."""
-    return con.to_pyarrow(table).to_pandas()
+    return engine.register_frame(con, name, frame)
 
 
 def default_output(data_dir: Path, as_of: dt.date) -> Path:
@@ -46,5 +34,6 @@ def default_output(data_dir: Path, as_of: dt.date) -> Path:
 
 
 def write_features(con: BaseBackend, table: ir.Table, path: Path) -> Path:
-    """Execute the feature expression straight into Parquet (no trip through pandas), atomically."""
-    return atomic_write(Path(path), lambda tmp: con.to_parquet(table, tmp))
+    """Execute the feature expression into one Parquet file, atomically (DuckDB straight from the engine;
+    Spark through its driver, see `retain.engine.write_parquet`)."""
+    return engine.write_parquet(con, table, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ibis
 import ibis.expr.types as ir
 
 from features import wording
@@ -37,9 +38,14 @@ def catalogue(windows: Sequence[int]) -> list[Feature]:
     ]
 
 
+NO_HOURS = ibis.null("float64")
+
+
 def resolution_features(cases: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:
     """One row per customer with a case at or before the cutoff (see `features.contacts.cases_at`)."""
-    hours_to_resolve = (cases.resolved_at.epoch_seconds() - cases.opened_at.epoch_seconds()) / 3600.0
+    # cast before dividing: a float literal is a DECIMAL on Spark, and the quotient would be rounded
+    seconds_to_resolve = (cases.resolved_at.epoch_seconds() - cases.opened_at.epoch_seconds()).cast("float64")
+    hours_to_resolve = seconds_to_resolve / 3600
     is_open = ~cases.resolved_now & cutoff.within(cases.opened_at, max(windows))
     return cases.group_by("customer_id").aggregate(
         **{f"first_contact_resolution_rate_{w}d": cases.first_contact_resolved.cast("float64")
@@ -47,8 +53,10 @@ def resolution_features(cases: ir.Table, cutoff: Cutoff, windows: Sequence[int])
         **{f"reopen_rate_{w}d": cases.reopened.cast("float64")
            .mean(where=cases.first_resolution_contact_at.notnull()
                  & cutoff.within(cases.first_resolution_contact_at, w)) for w in windows},
-        **{f"median_hours_to_resolve_{w}d": hours_to_resolve
-           .median(where=cases.resolved_at.notnull() & cutoff.within(cases.resolved_at, w)) for w in windows},
+        # the filter as an ifelse, not median(where=): Spark's percentile refuses ibis's filtered 0.5
+        **{f"median_hours_to_resolve_{w}d": ibis.ifelse(
+            cases.resolved_at.notnull() & cutoff.within(cases.resolved_at, w), hours_to_resolve, NO_HOURS).median()
+           for w in windows},
         open_cases=cases.count(where=is_open),
         oldest_open_case_days=cutoff.days_since(cases.opened_at.min(where=is_open)),
     )

@@ -157,7 +157,8 @@ def catalogue(windows: Sequence[int]) -> list[Feature]:
 def _aggregates(past: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> dict[str, ir.Value]:
     """Windowed means, minima and negative shares, and the trend, as aggregates over `past`."""
     score = past.sentiment
-    negative = ibis.ifelse(score <= NEGATIVE_AT, 1.0, 0.0)  # a null score lands in "else": masked below
+    # a boolean cast, not ifelse(..., 1.0, 0.0): float literals are DECIMAL on Spark, their mean rounded
+    negative = (score <= NEGATIVE_AT).cast("float64")  # null for a null score: masked below too
     scored = score.notnull()
     columns: dict[str, ir.Value] = {}
     for w in windows:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from features import io
 from features.build import FeatureConfig, build_features
+from retain.engine import is_spark
 from retain.ingest import DataSet
 
 Progress = Callable[[str, int, int], None]
@@ -48,6 +50,14 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
         return FeatureSources(con, customers, transactions, interactions, None)
     from features.sentiment_cache import cache_path, score_interactions
 
+    if is_spark(con):  # VADER on the executors, through the same cache
+        from features.sentiment_spark import score_on_spark
+
+        scored_table, spark_stats = score_on_spark(con, interactions,
+                                                   cache_path(data_dir) if data_dir is not None else None)
+        return FeatureSources(con, customers, transactions, interactions, scored_table, spark_stats.scored_now,
+                              spark_stats.from_cache)
+
     texts = io.to_frame(con, interactions.select("interaction_id", "text"))  # VADER runs in Python
     scores, stats = score_interactions(
         texts, cache_path(data_dir) if data_dir is not None else None,
@@ -67,4 +77,4 @@ def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: Featur
     con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
     path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
-    return path, sources, int(con.read_parquet(path).count().execute())
+    return path, sources, pq.read_metadata(path).num_rows

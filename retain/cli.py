@@ -14,7 +14,9 @@ from rich.table import Table
 from retain.errors import RetainError
 from retain.terminal import Output
 
-if TYPE_CHECKING:  # imported where used: `retain --help` and `retain validate` load no engine or ML library
+if TYPE_CHECKING:  # imported where used: `retain --help` loads no engine or ML library
+    from ibis.backends import BaseBackend
+
     from features.build import FeatureConfig
     from retain.ingest import DataSet, Problem
     from retain.settings import Settings
@@ -32,16 +34,47 @@ MAX_PROBLEMS_SHOWN = 50
 
 DataDir = Annotated[Path | None, typer.Argument(help="Folder with customers/transactions/interactions files.")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (default: settings data dir).")]
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine", help="duckdb (embedded, default) or spark (settings: RETAIN_ENGINE).")]
+SparkConfOption = Annotated[list[str] | None, typer.Option(
+    "--spark-conf", help="Spark configuration key=value (repeatable; adds to RETAIN_SPARK_CONF).")]
 Quarantine = Annotated[
     Path | None,
     typer.Option("--quarantine", help="Write bad rows with their reasons here and go on with the good ones."),
 ]
 
 
-def _settings() -> Settings:
+def _settings(engine: str | None = None, spark_conf: list[str] | None = None) -> Settings:
+    """The settings, with the engine flags (when given) over RETAIN_ENGINE and RETAIN_SPARK_CONF."""
     from retain.settings import Settings
 
-    return Settings()
+    settings = Settings()
+    changes: dict[str, object] = {}
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise RetainError(f"--engine must be duckdb or spark, not {engine!r}")
+        changes["engine"] = engine
+    if spark_conf:
+        changes["spark_conf"] = {**settings.spark_conf, **_key_values(spark_conf)}
+    return settings.model_copy(update=changes) if changes else settings
+
+
+def _key_values(pairs: list[str]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise RetainError(f"--spark-conf takes key=value, like spark.driver.memory=4g, not {pair!r}")
+        parsed[key.strip()] = value
+    return parsed
+
+
+def _connect(settings: Settings) -> BaseBackend:
+    """The chosen engine, started before any data is read, so a missing pyspark or Java is said first; the
+    files are read and checked by it, and every later step runs on the same connection."""
+    from retain.engine import connect
+
+    return connect(settings)
 
 
 def _print_problems(problems: list[Problem], total: int,
@@ -70,12 +103,13 @@ def _print_problems(problems: list[Problem], total: int,
             errors.print(f"  {file}, column '{column}': {rule}: {count:,}", markup=False, highlight=False)
 
 
-def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None) -> DataSet:
+def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None,
+                 con: BaseBackend | None = None) -> DataSet:
     """The check every command starts with: refuse bad data with a full report, or quarantine bad rows."""
     from retain.ingest import ValidationFailed, load
 
     try:
-        data = load(data_dir, quarantine)
+        data = load(data_dir, quarantine, con)
     except ValidationFailed as failure:
         _print_problems(failure.problems, failure.total, failure.counts)
         if report is not None:
@@ -145,13 +179,17 @@ def validate(
     data_dir: DataDir = None,
     quarantine: Quarantine = None,
     report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV.")] = None,
+    engine: EngineOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Check the input tables against the data contract and summarise them."""
     from retain.sample import read_truth
     from retain.summary import summarize
 
-    data_dir = data_dir or _settings().data_dir
-    data = load_checked(data_dir, quarantine, report)
+    settings = _settings(engine, spark_conf)
+    con = _connect(settings)
+    data_dir = data_dir or settings.data_dir
+    data = load_checked(data_dir, quarantine, report, con)
     summary = summarize(data, read_truth(data_dir))
     title = f"{escape(str(data_dir))}: valid" + (
         f" after setting aside {data.set_aside} row(s)" if data.set_aside else "")
@@ -171,15 +209,17 @@ def contract() -> None:
     typer.echo(contract_markdown())
 
 
-def _inputs(data: Path | None, as_of: str, quarantine: Path | None) -> tuple[Settings, Path, dt.date, DataSet]:
-    """What every data command starts with: settings, the data folder, the cutoff day and the checked tables,
-    the cutoff inside the days the tables cover (`retain.span`)."""
+def _inputs(data: Path | None, as_of: str, quarantine: Path | None, engine: str | None = None,
+            spark_conf: list[str] | None = None) -> tuple[Settings, Path, dt.date, DataSet]:
+    """What every data command starts with: settings, the engine, the data folder, the cutoff day and the
+    checked tables, the cutoff inside the days the tables cover (`retain.span`)."""
     from retain.span import check_as_of
 
-    settings = _settings()
+    settings = _settings(engine, spark_conf)
+    con = _connect(settings)
     data_dir = data or settings.data_dir
     cutoff = _parse_day(as_of, "--as-of")
-    dataset = load_checked(data_dir, quarantine)
+    dataset = load_checked(data_dir, quarantine, con=con)
     check_as_of(dataset, cutoff)
     return settings, data_dir, cutoff, dataset
 
@@ -198,6 +238,8 @@ def features(
     out: Annotated[Path | None, typer.Option(help="Output Parquet (default DATA/features/features_<as_of>).")] = None,
     quarantine: Quarantine = None,
     sentiment: Annotated[bool, typer.Option(help="Score interaction text (cached next to the data).")] = True,
+    engine: EngineOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Compute per-customer features as of a cutoff day and write them as Parquet."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -205,7 +247,7 @@ def features(
     from features.build import FeatureConfig
     from features.snapshot import write_snapshot
 
-    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine, engine, spark_conf)
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -282,14 +324,21 @@ def train(
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: settings).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote to champion even if not better.")] = False,
     quarantine: Quarantine = None,
+    engine: EngineOption = None,
+    spark_conf: SparkConfOption = None,
+    max_train_rows: Annotated[int | None, typer.Option(
+        "--max-train-rows", min=1, help="Largest churn training set brought to the driver; more rows are sampled "
+                                        "down, stratified by label (settings: RETAIN_MAX_TRAIN_ROWS).")] = None,
 ) -> None:
     """Train the churn and CLV models, track them in MLflow, promote them only if they beat the champion."""
     from retain.sample import read_truth
     from training.pipeline import train as train_models
 
-    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine, engine, spark_conf)
     if experiment:
         settings = settings.model_copy(update={"experiment": experiment})
+    if max_train_rows:
+        settings = settings.model_copy(update={"max_train_rows": max_train_rows})
     started = time.perf_counter()
 
     def stage(message: str) -> None:
@@ -400,11 +449,13 @@ def score(
     data: DataOption = None,
     top: Annotated[int, typer.Option(help="How many of the at-risk list to print.")] = 10,
     quarantine: Quarantine = None,
+    engine: EngineOption = None,
+    spark_conf: SparkConfOption = None,
 ) -> None:
     """Score every customer with the champion models and swap the new batch into the score store."""
     from batch.job import score_all
 
-    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine)
+    settings, data_dir, cutoff, dataset = _inputs(data, as_of, quarantine, engine, spark_conf)
     started = time.perf_counter()
     with console.status("scoring...") as status:
         path, info = score_all(settings, dataset, data_dir, cutoff, dt.datetime.now(dt.UTC),

@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     experiment: str = Field(default="retain", description="MLflow experiment for training runs.")
     seed: int = Field(default=42, description="Seed for every random draw (simulator, model training).")
 
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="What runs validation, features and scoring: embedded DuckDB or Apache Spark.")
+    spark_master: str = Field(default="local[*]",
+                              description="Spark master URL (local[N], spark://host:7077, yarn, k8s://...).")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='More Spark configuration, e.g. {"spark.driver.memory": "4g"} (RETAIN_SPARK_CONF as JSON); '
+                    "overrides retain's defaults (retain/spark.py).")
+    max_train_rows: int = Field(
+        default=2_000_000, gt=0,
+        description="Largest churn training set brought to the driver; more rows are sampled down, stratified "
+                    "by label (on Spark; the rate is logged in MLflow).")
+
     feature_windows_days: tuple[int, ...] = Field(default=(30, 90, 365), description="Look-back windows.")
     rfm_time_unit: Literal["D", "W"] = Field(default="D", description="Unit of frequency/recency/T.")
     repeat_contact_days: int = Field(default=7, description="A contact on the same case within this is a repeat.")

@@ -25,18 +25,9 @@ def small_sample() -> SampleData:
 
 @pytest.fixture(scope="session")
 def spark_con():  # noqa: ANN201 - an ibis pyspark backend; pyspark is imported only when a test asks for it
-    """One local Spark session for the whole run, as an ibis backend (Arrow on, UTC, workers on this Python)."""
+    """The run's one local Spark session (`retain.spark` keeps one per process) as an ibis backend."""
     pytest.importorskip("pyspark")
-    import sys
+    from retain.engine import connect
+    from tests.spark.conftest import SPARK
 
-    import ibis
-    from pyspark.sql import SparkSession
-
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (SparkSession.builder.master("local[1]").appName("retain-tests")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield ibis.pyspark.connect(session)
-    session.stop()
+    return connect(SPARK)

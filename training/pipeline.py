@@ -33,7 +33,7 @@ from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnParams, fit_churn, without_service
 from training.clv_choice import ClvChoice, choose_on_plan
 from training.clv_evaluation import holdout_metrics
-from training.dataset import LABEL, training_frames
+from training.dataset import LABEL, sampling_rate, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
 from training.labels import CutoffPlan, plan_cutoffs
@@ -121,8 +121,9 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     plan = plan_cutoffs(as_of, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
     say("scoring interaction text")
     sources = prepare_sources(data.con, data, data_dir)
+    rate = sampling_rate(settings.max_train_rows, len(plan.train), int(data.customers.count().execute()))
     frames = training_frames(sources, data.customers, data.transactions, plan, config,
-                             settings.churn_horizon_days, say)
+                             settings.churn_horizon_days, say, rate, settings.seed)
     if any(frame.empty for frame in frames.values()):
         raise RetainError(_too_little_history(data, plan, as_of))
     train_rows, validation, test = frames["train"], frames["validation"], frames["test"]
@@ -181,6 +182,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
             "as_of": as_of, "horizon_days": settings.churn_horizon_days,
             "cutoffs_train": ",".join(day.isoformat() for day in plan.train),
             "cutoff_validation": plan.validation, "cutoff_test": plan.test, "rfm_unit": config.unit,
+            "engine": settings.engine, "max_train_rows": settings.max_train_rows, "train_sampling_rate": rate,
             "windows": config.windows, "features": len(churn.space.columns), "seed": settings.seed,
             "churn_best_iteration": churn.best_iteration, **{f"churn_{k}": v for k, v in params.model_dump().items()},
             **{f"clv_{k}": v for k, v in clv.model.params.items()},

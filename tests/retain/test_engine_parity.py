@@ -11,6 +11,9 @@ import pytest
 from retain.errors import RetainError
 from retain.ingest import ValidationFailed, load
 from tests.retain.conftest import WriteTables
+from tests.spark.conftest import SPARK_TESTS
+
+pytestmark = SPARK_TESTS
 
 Located = tuple[str, int | None, str | None, str | None, str]
 

@@ -1,0 +1,127 @@
+"""Sentiment on Spark: texts hashed and scored by VADER on the executors (`mapInPandas`), through the same
+cache as the embedded path (`features.sentiment_cache`: interaction id + text hash, one Parquet file).
+
+The cache is read by Spark itself; only interactions without a cached score are sent to VADER. The merged
+cache is written back as the one Parquet file the embedded path reads: its rows pass through the driver
+(three narrow columns, ~60 bytes an interaction), only on runs that scored something new.
+
+Spark has no unsigned integers: inside Spark the 64-bit text hash is carried as a signed long with the same
+bits, and converted back when the file is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ibis.backends import BaseBackend
+
+from features.sentiment import score_texts
+from features.sentiment_cache import CACHE_COLUMNS, SCORER, SentimentStats, text_hash
+from retain import engine
+from retain.storage import atomic_write
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SCORED_VIEW = "scored_interactions"
+KEYED_SCHEMA = "interaction_id string, customer_id string, opened_at timestamp, text string, text_hash long"
+SCORED_SCHEMA = "interaction_id string, customer_id string, opened_at timestamp, text_hash long, sentiment double"
+
+
+def _with_hash(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """On the executors: each interaction's text hash as the embedded path computes it (over the contract's
+    `string` dtype: a missing text hashes differently as None in an object column), as signed bits."""
+    for batch in batches:
+        yield batch.assign(text_hash=text_hash(batch["text"].astype("string")).view(np.int64))
+
+
+def _vader(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """On the executors: VADER's compound score of each text (NaN without text), one process per task."""
+    for batch in batches:
+        scores = score_texts(batch["text"], workers=1).scores
+        yield batch.drop(columns="text").assign(sentiment=scores)
+
+
+def _valid_cache(path: Path | None) -> bool:
+    """The cache file exists and was written by this scorer (the embedded path's `load_cache` rule)."""
+    if path is None or not Path(path).is_file():
+        return False
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        attrs = json.loads(metadata.get(b"PANDAS_ATTRS", b"{}"))
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return bool(attrs.get("scorer") == SCORER)
+
+
+def _cached(con: BaseBackend, path: Path) -> DataFrame:
+    """The cache file as a Spark frame (interaction_id, text_hash as signed long, sentiment)."""
+    from pyspark.sql import functions as F
+
+    cache = con._session.read.parquet(_literal_path(path))  # type: ignore[attr-defined]
+    unsigned = F.col("text_hash").cast("decimal(20,0)")
+    two_63, two_64 = (F.expr(f"CAST('{2 ** k}' AS DECIMAL(20,0))") for k in (63, 64))
+    signed = F.when(unsigned >= two_63, unsigned - two_64).otherwise(unsigned).cast("long")
+    return (cache.select(F.col("interaction_id").cast("string").alias("interaction_id"),
+                         signed.alias("text_hash"), F.col("sentiment").cast("double").alias("sentiment"))
+            .dropDuplicates(["interaction_id"]))
+
+
+def _literal_path(path: Path) -> str:
+    """`path` for Spark's readers, which expand glob characters: a folder named `run[2]` is not a pattern."""
+    return re.sub(r"([\[\]{}*?\\])", r"\\\1", str(path))
+
+
+def score_on_spark(con: BaseBackend, interactions: ir.Table,
+                   cache_path: Path | None) -> tuple[ir.Table, SentimentStats]:
+    """`scored_interactions` (interaction_id, customer_id, opened_at, sentiment) as a Spark view, and what was
+    done; with `cache_path=None` nothing is read or written."""
+    from pyspark.sql import functions as F
+
+    contacts = engine.spark_frame(con, interactions.select("interaction_id", "customer_id", "opened_at", "text"))
+    keyed = contacts.mapInPandas(_with_hash, KEYED_SCHEMA)  # type: ignore[arg-type]
+    old = _cached(con, cache_path) if cache_path is not None and _valid_cache(cache_path) else None
+    if old is None:
+        hits, misses = None, keyed
+    else:
+        found = keyed.join(old.withColumn("cached", F.lit(True)), ["interaction_id", "text_hash"], "left")
+        hits = found.filter(F.col("cached").isNotNull()).select(
+            "interaction_id", "customer_id", "opened_at", "text_hash", "sentiment")
+        misses = found.filter(F.col("cached").isNull()).drop("cached", "sentiment")
+    fresh = misses.mapInPandas(_vader, SCORED_SCHEMA)  # type: ignore[arg-type]
+    scored = (fresh if hits is None else hits.unionByName(fresh)).persist()
+    counts = scored.agg(F.count(F.lit(1)).alias("rows"), F.count_if(F.isnan("sentiment")).alias("missing"),
+                        F.count_distinct("text_hash").alias("texts")).first()
+    scored_now = fresh.count()
+    rows = int(counts["rows"]) if counts else 0
+    if cache_path is not None and scored_now:
+        _write_cache(scored, old, cache_path)
+    scored.select("interaction_id", "customer_id", "opened_at", "sentiment").createOrReplaceTempView(SCORED_VIEW)
+    stats = SentimentStats(scored_now=scored_now, from_cache=rows - scored_now,
+                           distinct_texts=int(counts["texts"]) if counts else 0,
+                           missing_text=int(counts["missing"]) if counts else 0)
+    return con.table(SCORED_VIEW), stats
+
+
+def _write_cache(scored: DataFrame, old: DataFrame | None, path: Path) -> None:
+    """This run's rows plus old rows of interactions this run did not see (as `merged_cache` keeps them),
+    through the driver into one Parquet file the embedded path reads."""
+    current = scored.select(*CACHE_COLUMNS)
+    merged = current if old is None else current.unionByName(old.join(current, "interaction_id", "left_anti"))
+    schema = pa.schema([("interaction_id", pa.string()), ("text_hash", pa.uint64()), ("sentiment", pa.float64())],
+                       metadata={b"PANDAS_ATTRS": json.dumps({"scorer": SCORER}).encode()})
+
+    table = merged.toArrow()
+    hashes = table.column("text_hash").combine_chunks().view(pa.uint64())
+    result = pa.table([table.column("interaction_id").cast(pa.string()), hashes, table.column("sentiment")],
+                      schema=schema)
+    atomic_write(Path(path), lambda tmp: pq.write_table(result, tmp))

@@ -1,0 +1,130 @@
+"""The one Spark session of a process: started on first use with the settings retain needs, then reused.
+
+What it sets, and why (each is a trap met on Spark 4.0 with ibis 12):
+- Arrow on, with no silent fallback: without it, frames made from pandas lose nullable integer columns (all
+  null) and turn missing strings into `net.razorvine.pickle...` strings;
+- session time zone UTC: timestamps are naive UTC everywhere in retain;
+- `PYSPARK_PYTHON` (and the driver's) = this interpreter: otherwise the Python workers run the system `python3`,
+  which lacks retain's dependencies;
+- a throw-away warehouse folder: retain never writes managed tables (views over files or memtables), and no
+  `./spark-warehouse` appears in the current directory;
+- quiet logs (errors only, `log4j2.properties` beside this module; no console progress bars): a command prints
+  its own messages.
+Any `spark_conf` entry overrides these defaults.
+
+Without pyspark or without Java, `session` raises `EngineUnavailable` saying which is missing and how to get it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from retain.errors import RetainError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+PYSPARK_HINT = "pip install 'retain[spark]'"
+JAVA_HINT = "apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME to a Java 17 installation)"
+DEFAULTS = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.ui.enabled": "false",
+    # Spark's own default, 1g, is also the whole heap of local mode's executors: 100,000 customers ran out of it
+    "spark.driver.memory": "4g",
+}
+
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+_session: SparkSession | None = None
+_started_with: tuple[str, tuple[tuple[str, str], ...]] | None = None
+
+
+class EngineUnavailable(RetainError):
+    """The chosen engine cannot run here (a missing package, no Java, a master that does not answer)."""
+
+
+def java_executable() -> str | None:
+    """The `java` Spark will start: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        candidate = Path(home) / "bin" / "java"
+        return str(candidate) if candidate.is_file() else None
+    return shutil.which("java")
+
+
+def require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise EngineUnavailable(f"--engine spark needs pyspark, which is not installed: {PYSPARK_HINT}") from None
+
+
+def require_java() -> None:
+    if java_executable() is None:
+        where = f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java" if os.environ.get("JAVA_HOME") \
+            else "no `java` on PATH"
+        raise EngineUnavailable(f"--engine spark needs Java 17 ({where}): {JAVA_HINT}")
+
+
+def session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> SparkSession:
+    """The process's Spark session, started on the first call; later calls get the same one (and must ask for
+    the same master and configuration: a second, different session in one process is refused)."""
+    global _session, _started_with
+    wanted = (master, tuple(sorted((conf or {}).items())))
+    if _session is not None:
+        if wanted != _started_with:
+            raise EngineUnavailable(f"a Spark session with master {_started_with[0] if _started_with else '?'} "
+                                    f"is already running in this process; cannot start one with {master}")
+        return _session
+    require_pyspark()
+    require_java()
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    settings: dict[str, Any] = {**DEFAULTS,
+                                "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="retain-spark-warehouse-"),
+                                "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}",
+                                **(conf or {})}
+    builder = SparkSession.builder.master(master).appName("retain")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        started = builder.getOrCreate()
+    except Exception as error:  # a bad master URL or conf value: the JVM's message, without its stack trace
+        raise EngineUnavailable(f"could not start Spark with master {master!r}: {_first_line(error)}") from None
+    _quiet_python_logs()
+    _session, _started_with = started, wanted
+    return started
+
+
+def stop() -> None:
+    """Stop the process's session (tests and benchmarks that switch configuration)."""
+    global _session, _started_with
+    if _session is not None:
+        _session.stop()
+    _session, _started_with = None, None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:500]
+
+
+def _quiet_python_logs() -> None:
+    """PySpark logs every failed query as JSON with the JVM's stack trace before raising it; retain reports
+    errors itself."""
+    from pyspark.logger import PySparkLogger
+
+    PySparkLogger.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    logging.getLogger("py4j").setLevel(logging.ERROR)

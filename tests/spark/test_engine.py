@@ -1,0 +1,101 @@
+"""Choosing the engine: settings and flags, and clear messages (no stack trace) when Spark cannot run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from retain import spark
+from retain.engine import EngineConfig, connect, is_spark
+from retain.settings import Settings
+from tests.spark.conftest import SPARK, SPARK_TESTS
+
+pytestmark = SPARK_TESTS
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _retain(args: list[str], env: dict[str, str], prelude: str = "") -> subprocess.CompletedProcess[str]:
+    """`retain ARGS` in a fresh interpreter (`prelude` runs first, e.g. to hide pyspark)."""
+    code = f"import sys\n{prelude}\nfrom retain.cli import main\nsys.argv = ['retain', *{args!r}]\nmain()"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT,
+                          timeout=300, check=False)
+
+
+def _env(**changes: str | None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def test_settings_read_the_engine_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETAIN_ENGINE", "spark")
+    monkeypatch.setenv("RETAIN_SPARK_MASTER", "spark://cluster:7077")
+    monkeypatch.setenv("RETAIN_SPARK_CONF", '{"spark.driver.memory": "4g"}')
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert EngineConfig.from_settings(settings) == EngineConfig(
+        engine="spark", spark_master="spark://cluster:7077", spark_conf={"spark.driver.memory": "4g"})
+    assert Settings(_env_file=None, engine="duckdb").engine == "duckdb"  # type: ignore[call-arg]
+
+
+def test_one_session_per_process(spark_con: object) -> None:
+    assert is_spark(connect(SPARK))
+    assert spark.session(SPARK.spark_master, dict(SPARK.spark_conf)) is spark.session(
+        SPARK.spark_master, dict(SPARK.spark_conf))
+    conf = spark.session(SPARK.spark_master, dict(SPARK.spark_conf)).conf
+    assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert os.environ["PYSPARK_PYTHON"] == sys.executable
+    with pytest.raises(spark.EngineUnavailable, match="already running"):
+        spark.session("local[1]")
+
+
+def test_no_spark_warehouse_folder_is_written(spark_con: object, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from retain.engine import register_frame
+
+    os.chdir(tmp_path)
+    try:
+        table = register_frame(connect(SPARK), "probe", pd.DataFrame({"x": [1, None]}, dtype="Int64"))
+        assert table.x.isnull().sum().execute() == 1  # a nullable integer survives (Arrow on)
+        assert not (tmp_path / "spark-warehouse").exists()
+    finally:
+        os.chdir(PROJECT)
+
+
+def test_without_pyspark_the_command_says_how_to_get_it(tmp_path: Path) -> None:
+    result = _retain(["validate", str(tmp_path), "--engine", "spark"], _env(),
+                     prelude="sys.modules['pyspark'] = None")
+    assert result.returncode != 0
+    assert "pip install 'retain[spark]'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_without_java_the_command_says_how_to_get_it(tmp_path: Path) -> None:
+    result = _retain(["validate", str(tmp_path)], _env(RETAIN_ENGINE="spark", JAVA_HOME=str(tmp_path),
+                                                       PATH="/nonexistent"))
+    assert result.returncode != 0
+    assert "apt-get install -y openjdk-17-jre-headless" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_bad_master_is_named(tmp_path: Path) -> None:
+    result = _retain(["validate", str(tmp_path), "--engine", "spark", "--spark-conf", "spark.ui.enabled=false"],
+                     _env(RETAIN_SPARK_MASTER="nonsense://nowhere"))
+    assert result.returncode != 0
+    assert "could not start Spark with master 'nonsense://nowhere'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_bad_spark_conf_flag_is_named(tmp_path: Path) -> None:
+    result = _retain(["validate", str(tmp_path), "--engine", "spark", "--spark-conf", "no-equals-sign"], _env())
+    assert result.returncode != 0
+    assert "--spark-conf takes key=value" in result.stderr
