@@ -65,16 +65,18 @@ def best_achievable_churn_probability(truth: pd.DataFrame, transactions: pd.Data
                                       interactions: pd.DataFrame, as_of: pd.Timestamp,
                                       horizon_days: int) -> pd.Series:
     """P(no purchase in the horizon after the day `as_of`) per simulated customer who had bought by then
-    (customers added to the log by hand have no true parameters and are left out)."""
+    (customers added to the log by hand have no true parameters and are left out). It weighs the dropout after
+    the last purchase, not the walk-away hazard of an unresolved case between purchases: a lower bound on how
+    well one can do, not the best."""
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
     seen = transactions[(transactions["timestamp"] < end) & transactions["customer_id"].isin(truth["customer_id"])]
     history = seen.groupby("customer_id")["timestamp"].agg(["size", "max"])
-    pressure, own_case = _last_decision(observed_cases(interactions, end), history["max"], params)
+    pressure, _ = _last_decision(observed_cases(interactions, end), history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
     left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),
-                               history["size"].to_numpy() > 1, own_case.to_numpy(), params)
+                               history["size"].to_numpy() > 1, params)
     idle_days = ((end - history["max"]) / DAY).to_numpy()
     with np.errstate(over="ignore", divide="ignore"):
         odds_dead = left / (1 - left) * np.exp(rate * idle_days)
