@@ -21,7 +21,7 @@ POINTER = "CURRENT.json"
 KEEP_BATCHES = 3
 SCORE_COLUMNS = [
     "customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases", "clv",
-    "value_at_risk", *REASON_COLUMNS, "best_action", "value_saved", *ACTION_COLUMNS,
+    "clv_low", "clv_high", "value_at_risk", *REASON_COLUMNS, "best_action", "value_saved", *ACTION_COLUMNS,
 ]
 # What a retention agent filters and sorts the work list by, carried from the feature table beside the scores
 # (a batch written before they were carried lacks them: readers treat them as missing).

@@ -4,7 +4,7 @@ wrappers log and what serving loads back from a pinned registry version."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +12,13 @@ import xgboost as xgb
 
 from models.churn import ChurnModel
 from models.clv import ClvModel, attempts_from
+from models.clv_hybrid import Correction, IntervalTable
 from models.population import TierThresholds
 from models.space import FeatureSpace
 
 CHURN_FILES = {"booster": "booster.json", "meta": "churn_meta.json"}
 CLV_FILES = {"params": "clv_params.json"}
+CORRECTION_FILE = "clv_correction.json"  # the hybrid's booster, written (and listed) only when the model has one
 
 
 def save_churn(model: ChurnModel, folder: Path) -> dict[str, str]:
@@ -41,14 +43,31 @@ def load_churn(artifacts: dict[str, str]) -> ChurnModel:
 
 
 def save_clv(model: ClvModel, folder: Path) -> dict[str, str]:
+    """Parameters, choice and interval table as JSON, and the hybrid's booster when there is one."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / CLV_FILES["params"]).write_text(json.dumps(asdict(model)))
-    return {key: str(folder / name) for key, name in CLV_FILES.items()}
+    stored = {f.name: getattr(model, f.name) for f in fields(model) if f.name not in ("correction", "interval")}
+    stored["attempts"] = [asdict(a) for a in model.attempts]
+    stored["interval"] = asdict(model.interval) if model.interval is not None else None
+    files = dict(CLV_FILES)
+    if model.correction is not None:
+        stored["correction"] = {"horizon": model.correction.horizon, "service": list(model.correction.service)}
+        model.correction.booster.save_model(folder / CORRECTION_FILE)
+        files["correction"] = CORRECTION_FILE
+    (folder / CLV_FILES["params"]).write_text(json.dumps(stored))
+    return {key: str(folder / name) for key, name in files.items()}
 
 
 def load_clv(artifacts: dict[str, str]) -> ClvModel:
     stored = json.loads(Path(artifacts["params"]).read_text())
     stored["attempts"] = attempts_from(stored.get("attempts", ()))
+    interval = stored.pop("interval", None)
+    stored["interval"] = IntervalTable(low=tuple(interval["low"]), high=tuple(interval["high"]),
+                                       coverage=interval["coverage"]) if interval else None
+    correction = stored.pop("correction", None)
+    if correction is not None:
+        booster = xgb.Booster()
+        booster.load_model(artifacts.get("correction") or str(Path(artifacts["params"]).parent / CORRECTION_FILE))
+        stored["correction"] = Correction(booster, float(correction["horizon"]), tuple(correction["service"]))
     return ClvModel(**stored)
 
 

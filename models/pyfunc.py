@@ -28,7 +28,8 @@ class ChurnPyfunc(PythonModel):  # type: ignore[misc]
 
 
 class ClvPyfunc(PythonModel):  # type: ignore[misc]
-    """RFM rows in, P(alive), expected purchases, expected spend and discounted CLV out (NaN without RFM)."""
+    """RFM rows (plus the hybrid correction's service features, if it carries one) in; P(alive), expected
+    purchases, expected spend, discounted CLV and its 80% interval out (NaN without RFM)."""
 
     model: ClvModel
     horizon_months: int = 12
@@ -43,5 +44,7 @@ class ClvPyfunc(PythonModel):  # type: ignore[misc]
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         values = model_input[list(RFM_COLUMNS)].to_numpy(dtype=float, na_value=np.nan)
-        figures = self.model.outputs(values, self.horizon_months, self.monthly_discount_rate)
+        service = self.model.correction.service if self.model.correction is not None else ()
+        extra = model_input.reindex(columns=list(service)).to_numpy(dtype=float, na_value=np.nan) if service else None
+        figures = self.model.outputs(values, self.horizon_months, self.monthly_discount_rate, extra)
         return pd.DataFrame(figures, columns=list(CLV_OUTPUTS))

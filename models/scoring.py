@@ -52,6 +52,14 @@ class Scorer:
         """The reason wording of each churn model column, keeping the texts made (see `ColumnTexts`)."""
         return ColumnTexts(column_wordings(self.churn.space, self.features))
 
+    @cached_property
+    def clv_service_positions(self) -> np.ndarray:
+        """Where each service feature of the CLV model's correction sits among the churn model's numeric
+        columns (a `FeatureBlock`'s `numeric`), -1 where the churn model lacks it (read as missing)."""
+        names = self.clv.correction.service if self.clv.correction is not None else ()
+        index = {name: i for i, name in enumerate(self.churn.space.numeric)}
+        return np.array([index.get(name, -1) for name in names], dtype=np.int64)
+
     @property
     def input_columns(self) -> list[str]:
         """The feature columns scoring reads (the churn model's and the CLV model's RFM)."""
@@ -93,6 +101,12 @@ class Scores:
     actions: ActionTable
     best_action: np.ndarray
     value_saved: np.ndarray
+    clv_low: np.ndarray | None = None  # the 80% interval of `clv`; None reads as the point value
+    clv_high: np.ndarray | None = None
+
+    def clv_interval(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.clv if self.clv_low is None else self.clv_low,
+                self.clv if self.clv_high is None else self.clv_high)
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -103,7 +117,8 @@ class Scores:
         return pd.DataFrame({
             "customer_id": self.customer_ids, "churn_probability": self.churn_probability,
             "risk_tier": self.risk_tier, "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
-            "clv": self.clv, "value_at_risk": self.value_at_risk,
+            "clv": self.clv, "clv_low": self.clv_interval()[0], "clv_high": self.clv_interval()[1],
+            "value_at_risk": self.value_at_risk,
             **{name: self.reasons.column(k) for k, name in enumerate(REASON_COLUMNS)},
             "best_action": self.best_action, "value_saved": self.value_saved,
             **{f"{figure}_{name}": getattr(self.actions, figure)[name] for name in ACTION_NAMES
@@ -116,12 +131,14 @@ class Scores:
         columns = zip(self.customer_ids.tolist(), _json_floats(self.churn_probability), self.risk_tier.tolist(),
                       _json_floats(self.p_alive), _json_floats(self.expected_purchases), _json_floats(self.clv),
                       _json_floats(self.value_at_risk), self.reasons.lists(), self.best_action.tolist(),
-                      self.value_saved.tolist(), action_lists(self.actions), strict=True)
+                      self.value_saved.tolist(), action_lists(self.actions), *map(_json_floats, self.clv_interval()),
+                      strict=True)
         return [{"customer_id": customer_id, "churn_probability": probability, "risk_tier": tier, "p_alive": alive,
-                 "expected_purchases": purchases, "clv": clv, "value_at_risk": at_risk, "reasons": reasons,
+                 "expected_purchases": purchases, "clv": clv, "clv_low": low, "clv_high": high,
+                 "value_at_risk": at_risk, "reasons": reasons,
                  "best_action": best, "value_saved": saved, "actions": actions}
-                for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons, best, saved, actions
-                in columns]
+                for customer_id, probability, tier, alive, purchases, clv, at_risk, reasons, best, saved, actions, low,
+                high in columns]
 
 
 def action_lists(actions: ActionTable) -> list[list[dict[str, Any]]]:
@@ -140,7 +157,7 @@ def score(scorer: Scorer, block: FeatureBlock) -> Scores:
     """Everything per customer: churn probability and contributions from the trees, and one pass of the CLV
     curve."""
     matrix = scorer.churn.space.assemble(block.numeric, block.categories)
-    probability, value, contributions = _trees_and_curve(scorer, matrix, block.rfm)
+    probability, value, contributions = _trees_and_curve(scorer, matrix, block)
     clv = value[:, CLV_OUTPUTS.index("clv")]
     p_alive = value[:, CLV_OUTPUTS.index("p_alive")]
     member = scorer.population.members(block.rfm, p_alive, scorer.clv.unit)
@@ -162,16 +179,29 @@ def score(scorer: Scorer, block: FeatureBlock) -> Scores:
         value_at_risk=clv * probability,
         reasons=reason_table(contributions, matrix, scorer.wordings),
         actions=actions, best_action=best_action, value_saved=value_saved,
+        clv_low=value[:, CLV_OUTPUTS.index("clv_low")],
+        clv_high=value[:, CLV_OUTPUTS.index("clv_high")],
     )
 
 
-def _trees_and_curve(scorer: Scorer, matrix: np.ndarray, rfm: np.ndarray) -> tuple[np.ndarray, ...]:
+def _clv_service(scorer: Scorer, block: FeatureBlock) -> np.ndarray | None:
+    """The CLV correction's service features from the block's numeric columns (NaN where absent)."""
+    positions = scorer.clv_service_positions
+    if not len(positions):
+        return None
+    values = block.numeric[:, np.maximum(positions, 0)].astype(np.float64)
+    values[:, positions < 0] = np.nan
+    return values
+
+
+def _trees_and_curve(scorer: Scorer, matrix: np.ndarray, block: FeatureBlock) -> tuple[np.ndarray, ...]:
     """Churn probability, CLV outputs and contributions. From `TWO_THREADS_FROM` rows, the probability and the
     CLV curve run on a second thread while this one computes the contributions: XGBoost and numpy release the
     GIL, so a 1,000-row call uses both cores (measured: 17 -> 13-15 ms for these three on 1,000 rows)."""
     def alongside() -> tuple[np.ndarray, np.ndarray]:
         return (scorer.churn.probability(matrix),
-                scorer.clv.outputs(rfm, scorer.horizon_months, scorer.monthly_discount_rate))
+                scorer.clv.outputs(block.rfm, scorer.horizon_months, scorer.monthly_discount_rate,
+                                   _clv_service(scorer, block)))
 
     if len(matrix) < TWO_THREADS_FROM:
         return (*alongside(), scorer.churn.contributions(matrix))

@@ -90,6 +90,11 @@ class Readiness(BaseModel):
     problems: list[str] = Field(default_factory=list, description="What could not be loaded, when not ready.")
 
 
+CLV_LOW = ("Lower end of the 80% interval of the CLV: 80% of customers' realised value is meant to fall between "
+           "clv_low and clv_high (coverage measured on the holdout at training). Null without a purchase.")
+CLV_HIGH = "Upper end of the 80% interval of the CLV (see clv_low)."
+
+
 ESTIMATE_NOTE = ("A model estimate from observational data (the churn model scored on the customer's features "
                  "as the action would change them), validated on simulated data where the causes are known "
                  "(`retain evaluate-actions`); not a measured effect.")
@@ -113,6 +118,8 @@ class CustomerScore(BaseModel):
     p_alive: float | None
     expected_purchases: float | None = Field(description="Expected repeat purchases over the CLV horizon.")
     clv: float | None = Field(description="Discounted expected spend over the CLV horizon.")
+    clv_low: float | None = Field(default=None, description=CLV_LOW)
+    clv_high: float | None = Field(default=None, description=CLV_HIGH)
     value_at_risk: float | None = Field(description="CLV x churn probability.")
     reasons: list[str] = Field(description="Up to three reasons that push the churn score up, strongest first.")
     best_action: ActionName | None = Field(
@@ -160,6 +167,8 @@ class ScoredRow(BaseModel):
     p_alive: float | None
     expected_purchases: float | None
     clv: float | None
+    clv_low: float | None = Field(default=None, description=CLV_LOW)
+    clv_high: float | None = Field(default=None, description=CLV_HIGH)
     value_at_risk: float | None
     reasons: list[str]
     best_action: ActionName | None

@@ -31,7 +31,8 @@ from retain.settings import Settings
 from serving.auth import KeyRing, load_keyring
 from serving.score_input import FeatureTable
 
-FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk", "value_saved")
+FLOATS = ("churn_probability", "p_alive", "expected_purchases", "clv", "clv_low", "clv_high", "value_at_risk",
+          "value_saved")
 REASONS = REASON_COLUMNS
 # Orders of the at-risk list besides the batch's own (value at risk): each a permutation of row positions.
 ORDERS = ("value_saved",)

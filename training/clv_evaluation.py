@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from features.cutoff import Cutoff
@@ -50,12 +51,18 @@ def calibration_holdout(transactions: ir.Table, calibration_end: dt.date, holdou
     return frame
 
 
-def holdout_metrics(model: ClvModel, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+def holdout_metrics(model: ClvModel, frame: pd.DataFrame, service: np.ndarray | None = None
+                    ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Predictions for the holdout next to what happened, and the errors: per-customer MAE/RMSE and relative
     aggregate error of purchase periods, MAE of mean spend per period among calibration repeat buyers who
-    bought in the holdout, and relative aggregate error of total holdout spend."""
+    bought in the holdout, and relative aggregate error of total holdout spend; with an interval table, the
+    share of customers whose holdout spend fell in their interval (`interval_coverage`). `service`: the
+    correction's service features per row, if the model carries one."""
     out = frame.copy()
-    out["predicted_purchases"] = model.expected_purchases(frame, frame["duration_holdout"].to_numpy())
+    if service is None and model.correction is not None:  # the frame carries the service features, if any
+        service = frame.reindex(columns=list(model.correction.service)).to_numpy(dtype=float, na_value=np.nan)
+    rfm = frame[list(RFM_COLUMNS)].to_numpy(dtype=float)
+    out["predicted_purchases"] = model.window_purchases(rfm, frame["duration_holdout"].to_numpy(), service)
     out["predicted_spend"] = model.expected_spend(frame)
     spenders = out[(out["frequency"] > 0) & (out["monetary_value"] > 0) & (out["frequency_holdout"] > 0)]
     nan = float("nan")
@@ -75,6 +82,14 @@ def holdout_metrics(model: ClvModel, frame: pd.DataFrame) -> tuple[pd.DataFrame,
         "spend_predicted_total": float(predicted_total_spend.sum()),
         "spend_aggregate_error": relative_aggregate_error(out["spend_holdout"], predicted_total_spend),
     }
+    if model.interval is not None:
+        low, high = model.interval.bounds(out["predicted_purchases"].to_numpy(), predicted_total_spend.to_numpy())
+        out["spend_low"], out["spend_high"] = low, high
+        inside = out["spend_holdout"].between(out["spend_low"] - 1e-9, out["spend_high"] + 1e-9)
+        metrics["interval_coverage"] = float(inside.mean())
+        bought = out["spend_holdout"] > 0  # a realised 0 lies in every interval that starts at 0
+        metrics["interval_coverage_buyers"] = float(inside[bought].mean()) if bought.any() else float("nan")
+        metrics["holdout_zero_share"] = float(1 - bought.mean())
     return out, metrics
 
 

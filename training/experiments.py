@@ -19,7 +19,7 @@ SHORT_ID = 8
 SORT_BY = "churn_test_roc_auc"  # higher is better
 THEN_BY = "clv_purchases_mae"  # lower is better
 
-PARAMS = ["horizon_days", "features", "churn_best_iteration", "seed"]
+PARAMS = ["horizon_days", "features", "churn_best_iteration", "seed", "clv_purchase_model", "clv_hybrid"]
 """Run parameters shown in the table (logged by training/pipeline.py)."""
 
 METRICS: dict[str, tuple[str, str]] = {
@@ -37,6 +37,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "reference_best_achievable_roc_auc": ("best achievable AUC", ".4f"),
     "clv_purchases_mae": ("CLV purchases MAE", ".4f"),
     "clv_purchases_aggregate_error": ("CLV aggregate error", "+.2%"),
+    "clv_spend_aggregate_error": ("CLV spend aggregate error", "+.2%"),
+    "clv_interval_coverage": ("CLV 80% interval coverage", ".1%"),
+    "clv_holdout_bgnbd_purchases_mae": ("BG/NBD MAE", ".4f"),
+    "clv_holdout_mbgnbd_purchases_mae": ("MBG/NBD MAE", ".4f"),
+    "clv_holdout_pareto_nbd_purchases_mae": ("Pareto/NBD MAE", ".4f"),
+    "clv_holdout_hybrid_purchases_mae": ("hybrid MAE", ".4f"),
 }
 """Metric key -> (column header, format) for the table, in display order."""
 
@@ -52,9 +58,10 @@ AUC_SERIES = {
 LEAD = ["run", "run_id", "started", "status", "as_of"]
 COLUMNS = [*LEAD, *PARAMS, *METRICS, "champion"]
 HEADERS = {"run_id": "run id", "started": "started (UTC)", "as_of": "as of", "churn_best_iteration": "trees",
-           "horizon_days": "horizon",
+           "horizon_days": "horizon", "clv_purchase_model": "CLV model", "clv_hybrid": "CLV hybrid",
            **{key: header for key, (header, _) in METRICS.items()}}
-NUMERIC = {HEADERS.get(column, column) for column in [*PARAMS, *METRICS]}
+NUMERIC = {HEADERS.get(column, column) for column in [*PARAMS, *METRICS]
+           if column not in ("clv_purchase_model", "clv_hybrid")}
 """Headers of the columns holding numbers (right-aligned when printed)."""
 
 

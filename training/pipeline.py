@@ -32,7 +32,8 @@ from retain.settings import Settings
 from training import tracking
 from training.baselines import logistic_rfm_scores, one_minus_p_alive
 from training.churn import ChurnParams, fit_churn, without_service
-from training.clv_evaluation import evaluate_clv, holdout_metrics
+from training.clv_choice import ClvChoice, choose_on_plan
+from training.clv_evaluation import holdout_metrics
 from training.dataset import LABEL, training_frames
 from training.evaluation import classification_report, roc_auc
 from training.gate import GateDecision, decide
@@ -42,6 +43,7 @@ from training.retention import idle_days, retention_metrics, tier_metrics
 
 Progress = Callable[[str], None]
 SIGNATURE_ROWS = 2000
+MAE_DIGITS = 9  # the CLV gate compares MAEs to this many decimals: a reloaded booster may differ in the last bits
 
 
 @dataclass
@@ -73,7 +75,8 @@ def _champion_clv_mae(client: object, frame: pd.DataFrame) -> float | None:
     if version is None:
         return None
     try:
-        return holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"]  # type: ignore[arg-type]
+        return round(holdout_metrics(registry.load_clv_version(client, version), frame)[1]["purchases_mae"],  # type: ignore[arg-type]
+                     MAE_DIGITS)  # type: ignore[arg-type]
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -128,8 +131,11 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     params = churn_params or ChurnParams()
     churn = fit_churn(train_rows, validation, features, LABEL, params, settings.seed)
     ablation = fit_churn(train_rows, validation, without_service(features), LABEL, params, settings.seed)
-    say("fitting the CLV model")
-    clv = evaluate_clv(sources.transactions, plan.test, as_of, config.unit)
+    say("choosing the CLV model on the validation window")
+    service_columns = [c for c in churn.space.numeric if c not in RFM_COLUMNS]
+    choice = choose_on_plan(sources.transactions, plan, as_of, frames, service_columns, config.unit,
+                            settings.churn_horizon_days, settings.seed)
+    clv = choice.evaluation
 
     say("evaluating on the test cutoff")
     labels = test[LABEL].to_numpy()
@@ -149,6 +155,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     metrics.update(tier_metrics(registry.tier_thresholds(settings, churn), scores["churn_model"], member))
     metrics.update(_reference_metrics(truth, data, test, plan.test, settings.churn_horizon_days))
     metrics.update({f"clv_{key}": value for key, value in clv.metrics.items()})
+    metrics.update(clv_candidate_metrics(choice))
     metrics.update({"rows_train": len(train_rows), "rows_validation": len(validation), "rows_test": len(test),
                     "churn_rate_test": float(labels.mean())})
 
@@ -158,7 +165,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
     decisions = {
         tracking.CHURN_MODEL: decide("ROC-AUC", metrics["churn_test_roc_auc"], _champion_churn_auc(client, test),
                                      higher_is_better=True, force=force),
-        tracking.CLV_MODEL: decide("holdout purchase MAE", metrics["clv_purchases_mae"],
+        tracking.CLV_MODEL: decide("holdout purchase MAE", round(metrics["clv_purchases_mae"], MAE_DIGITS),
                                    _champion_clv_mae(client, clv.frame), higher_is_better=False, force=force),
     }
     lineage = tracking.table_digest({"customers": data.customers, "transactions": data.transactions,
@@ -179,6 +186,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
             "clv_bgnbd_penalizer": clv.model.bgnbd_penalizer,
             "clv_gamma_gamma_penalizer": clv.model.gamma_gamma_penalizer,
             "clv_fit_attempts": [asdict(a) for a in clv.model.attempts],
+            "clv_purchase_model": choice.chosen, "clv_hybrid": choice.hybrid_won, "clv_choice": choice.reason,
         })
         tracking.log_metrics(metrics)
         for name, figure in {**churn_figures(churn, test, labels, scores),
@@ -190,6 +198,16 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
         say("registering")
         versions = tracking.register(client, model_uris, {n: d.promote for n, d in decisions.items()}, run_id)
     return TrainReport(run_id, plan, metrics, decisions, versions, time.perf_counter() - started)
+
+
+def clv_candidate_metrics(choice: ClvChoice) -> dict[str, float]:
+    """Every CLV candidate's validation and holdout figures, e.g. `clv_holdout_pareto_nbd_purchases_mae`,
+    and whether the hybrid won (1/0)."""
+    keys = ("purchases_mae", "purchases_aggregate_error", "spend_aggregate_error")
+    found = {f"clv_{stage}_{name}_{key}": figures[key]
+             for stage, table in (("validation", choice.validation), ("holdout", choice.holdout))
+             for name, figures in table.items() for key in keys}
+    return {**found, "clv_hybrid_won": float(choice.hybrid_won)}
 
 
 def _with_tiers(churn: ChurnModel, settings: Settings, probability: np.ndarray, member: np.ndarray) -> ChurnModel:
@@ -207,9 +225,11 @@ def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, sett
     # the output of `retain features` as it is; MLflow refuses int64 columns for a double in the signature
     example = test.iloc[np.linspace(0, len(test) - 1, min(SIGNATURE_ROWS, len(test))).astype(int)][feature_columns]
     example = example.reset_index(drop=True)
-    rfm = example[list(RFM_COLUMNS)]
-    clv_example = clv_model.outputs(rfm.to_numpy(dtype=float, na_value=np.nan), settings.clv_horizon_months,
-                                    settings.monthly_discount_rate)
+    service = list(clv_model.correction.service) if clv_model.correction is not None else []
+    rfm = example[list(RFM_COLUMNS) + service]
+    clv_example = clv_model.outputs(rfm[list(RFM_COLUMNS)].to_numpy(dtype=float, na_value=np.nan),
+                                    settings.clv_horizon_months, settings.monthly_discount_rate,
+                                    rfm[service].to_numpy(dtype=float, na_value=np.nan) if service else None)
     with tracking.scratch_dir() as scratch:
         churn_uri = tracking.log_pyfunc(
             "churn_model", ChurnPyfunc(), artifacts.save_churn(churn, Path(scratch) / "churn"),
@@ -217,5 +237,5 @@ def _log_models(churn: ChurnModel, clv_model: ClvModel, test: pd.DataFrame, sett
         clv_uri = tracking.log_pyfunc(
             "clv_model", ClvPyfunc(settings.clv_horizon_months, settings.monthly_discount_rate),
             artifacts.save_clv(clv_model, Path(scratch) / "clv"), rfm,
-            pd.DataFrame(clv_example, columns=list(CLV_OUTPUTS)))
+            pd.DataFrame(clv_example, columns=list(CLV_OUTPUTS)), optional=service)
     return {tracking.CHURN_MODEL: churn_uri, tracking.CLV_MODEL: clv_uri}

@@ -20,7 +20,7 @@ import logging
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +30,10 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
+from mlflow.types.schema import ColSpec, Schema
 
 from models.registry import CHALLENGER, CHAMPION, CHURN_MODEL, CLV_MODEL, alias_version, configure, store_lock
 from retain.errors import RetainError
@@ -110,13 +111,18 @@ def log_table(table: pd.DataFrame, name: str) -> None:
 
 
 def log_pyfunc(name: str, python_model: PythonModel, artifacts: dict[str, str],
-               signature_input: pd.DataFrame, signature_output: pd.DataFrame, examples: int = 5) -> str:
+               signature_input: pd.DataFrame, signature_output: pd.DataFrame, examples: int = 5,
+               optional: Sequence[str] = ()) -> str:
     """Log a pyfunc model; its signature is inferred from a sample large enough to see every column's type and
-    which ones may be missing, its input example is the first few rows. Returns the model URI (unregistered)."""
+    which ones may be missing (and the `optional` columns may always be left out), its input example is the
+    first few rows. Returns the model URI (unregistered)."""
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)  # its cloudpickle notice is about our own class
     with warnings.catch_warnings():  # integer columns are counts, 0 without events: never missing
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
         signature = infer_signature(signature_input, signature_output)
+    if optional and signature.inputs is not None:
+        signature = ModelSignature(Schema([ColSpec(c.type, c.name, required=False) if c.name in optional else c
+                                           for c in signature.inputs.inputs]), signature.outputs)
     info = mlflow.pyfunc.log_model(
         name=name, python_model=python_model, artifacts=artifacts, signature=signature,
         input_example=signature_input.head(examples), pip_requirements=PIP_REQUIREMENTS,

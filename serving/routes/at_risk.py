@@ -19,7 +19,8 @@ from serving.state import ScoreView
 router = APIRouter(prefix="/v1", tags=["at-risk"])  # ReaderViewDep checks the query
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 CSV_COLUMNS = ["customer_id", "segment", "churn_probability", "risk_tier", "p_alive", "expected_purchases",
-               "clv", "value_at_risk", "reason_1", "reason_2", "reason_3", "best_action", "value_saved"]
+               "clv", "clv_low", "clv_high", "value_at_risk", "reason_1", "reason_2", "reason_3", "best_action",
+               "value_saved"]
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
@@ -60,8 +61,8 @@ def decode_cursor(cursor: str, view: ScoreView, order: str | None = None) -> int
 def _csv_row(row: dict[str, Any]) -> list[object]:
     reasons = [*row["reasons"], None, None, None][:3]
     return [row["customer_id"], row["segment"], row["churn_probability"], row["risk_tier"], row["p_alive"],
-            row["expected_purchases"], row["clv"], row["value_at_risk"], *reasons, row["best_action"],
-            row["value_saved"]]
+            row["expected_purchases"], row["clv"], row["clv_low"], row["clv_high"], row["value_at_risk"], *reasons,
+            row["best_action"], row["value_saved"]]
 
 
 def _csv(view: ScoreView, positions: list[int]) -> str:

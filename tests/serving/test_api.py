@@ -20,7 +20,7 @@ from serving.routes.at_risk import encode_cursor
 from serving.schemas import CustomerDetail
 from tests.serving.conftest import AS_OF, AWKWARD_IDS, FORMULA_SEGMENT, Keys, Store
 
-SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "value_at_risk"]
+SCORE_FIELDS = ["churn_probability", "p_alive", "expected_purchases", "clv", "clv_low", "clv_high", "value_at_risk"]
 
 
 def reader(keys: Keys) -> dict[str, str]:
@@ -347,3 +347,16 @@ def test_one_log_line_per_request_without_keys(client: httpx.Client, store: Stor
     assert re.fullmatch(r"GET /v1/at-risk 401 \d+\.\dms", lines[2])
     text = "\n".join(lines)
     assert keys.reader not in text and "a-wrong-key" not in text and "secret-ish" not in text
+
+
+def test_clv_comes_with_its_80_percent_interval(client: httpx.Client, store: Store, keys: Keys) -> None:
+    """The batch and the API carry clv_low <= clv_high beside clv, described in OpenAPI as an 80% interval."""
+    scores = store.scores()
+    known = scores[scores["clv"].notna()]
+    assert len(known) and (known["clv_low"] <= known["clv_high"]).all() and (known["clv_low"] >= 0).all()
+    assert scores.loc[scores["clv"].isna(), ["clv_low", "clv_high"]].isna().all().all()
+    row = known.iloc[0]
+    body = client.get(f"/v1/customers/{quote(row['customer_id'], safe='')}", headers=reader(keys)).json()
+    assert same_number(body["clv_low"], row["clv_low"]) and same_number(body["clv_high"], row["clv_high"])
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["CustomerScore"]["properties"]
+    assert "80% interval" in fields["clv_low"]["description"] and "80% interval" in fields["clv_high"]["description"]

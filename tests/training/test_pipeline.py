@@ -173,7 +173,7 @@ def test_the_clv_champion_returns_every_clv_figure(training_scenario: TrainingSc
     rows = _test_rows(training_scenario)
     clv = mlflow.pyfunc.load_model(f"models:/{CLV}@champion")
     out = clv.predict(rows[RFM])
-    assert list(out.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    assert list(out.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"]
     assert len(out) == len(rows) and out.notna().all().all()
     assert out["p_alive"].between(0, 1).all()
     assert (out[["expected_purchases", "expected_spend", "clv"]] >= 0).all().all()

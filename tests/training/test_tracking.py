@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from models.btyd import PARAM_NAMES
 from retain.ingest import load
 from tests.training.conftest import TRAIN_AS_OF, TRAIN_CUSTOMERS, TrainingScenario, registry_state
 from tests.training.store_race import race
@@ -60,7 +61,9 @@ def test_params(first_run: Any, training_scenario: TrainingScenario) -> None:
     assert params["churn_max_rounds"] == "500" and params["rfm_unit"] == "D"
     assert params["churn_threads"] == "1"  # the scenario's churn_params reached the run
     assert int(params["features"]) > 50 and int(params["churn_best_iteration"]) >= 0
-    assert {"clv_r", "clv_alpha", "clv_a", "clv_b", "clv_p", "clv_q", "clv_v"} <= set(params)
+    names = PARAM_NAMES[params["clv_purchase_model"]]  # the purchase model chosen on the validation window
+    assert {f"clv_{name}" for name in (*names, "p", "q", "v")} <= set(params)
+    assert params["clv_hybrid"] in ("True", "False") and "validation" in params["clv_choice"]
     assert params["gate_retain-churn"].startswith("no comparable champion")
     assert params["gate_retain-clv"].startswith("no comparable champion")
 
@@ -140,7 +143,7 @@ def test_first_run_registers_both_models_as_champion(training_scenario: Training
 
 @pytest.mark.parametrize(("name", "outputs"), [
     (tracking.CHURN_MODEL, ["churn_probability"]),
-    (tracking.CLV_MODEL, ["p_alive", "expected_purchases", "expected_spend", "clv"]),
+    (tracking.CLV_MODEL, ["p_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"]),
 ])
 def test_logged_models_have_signature_and_input_example(training_scenario: TrainingScenario,
                                                         mlflow_client: Any, name: str,
@@ -158,8 +161,11 @@ def test_logged_models_have_signature_and_input_example(training_scenario: Train
     assert list(model.predict(example).columns) == outputs
     if name == tracking.CHURN_MODEL:
         assert {"frequency", "segment", "sentiment_last", "ces_mean_90d"} <= set(example.columns)
-    else:
-        assert list(example.columns) == ["frequency", "recency", "T", "monetary_value"]
+    else:  # RFM, then the hybrid's service features when it won; those may be left out
+        assert list(example.columns)[:4] == ["frequency", "recency", "T", "monetary_value"]
+        optional = [c.name for c in info.signature.inputs.inputs if not c.required]
+        assert optional == list(example.columns)[4:]
+        assert model.predict(example[["frequency", "recency", "T", "monetary_value"]]).notna().all().all()
     requirements = Path(mlflow.pyfunc.get_model_dependencies(f"models:/{name}/1")).read_text().split()
     assert "xgboost-cpu==3.2.0" in requirements
     assert not [r for r in requirements if re.match(r"xgboost\b(?!-cpu)", r)]  # not the 469 MB GPU wheel
