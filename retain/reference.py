@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from retain.ingest import as_table
-from retain.simulate import SimulationParams, case_badness, dropout_probability, pressure_decay
+from retain.simulate import SimulationParams, case_badness, dropout_probability, pressure_decay, walk_away_hazard
 
 DAY = pd.Timedelta(days=1)
 
@@ -71,11 +71,35 @@ def _last_decision(cases: pd.DataFrame, last_purchase: pd.Series,
     return pressure, own["badness"].reindex(last_purchase.index)
 
 
+def _walk_away_exposure(cases: pd.DataFrame, last_purchase: pd.Series, end: pd.Timestamp,
+                        params: SimulationParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer, from the cases open at `end` (taken to stay unresolved): the summed walk-away hazard, when
+    its exposure started after the last purchase and how long it lasted by `end` (days), and how long it goes on
+    after `end`."""
+    cases = cases[cases["open"].to_numpy(bool)].merge(
+        last_purchase.rename("last_purchase").rename_axis("customer_id").reset_index(), on="customer_id")
+    hazard = walk_away_hazard(cases["badness"].to_numpy(float), np.zeros(len(cases), dtype=bool), params)
+    start = cases["opened"].where(cases["opened"] > cases["last_purchase"], cases["last_purchase"])
+    stop = cases["opened"] + pd.Timedelta(days=params.open_case_hazard_days)
+    frame = pd.DataFrame({
+        "customer_id": cases["customer_id"], "hazard": hazard,
+        "lag": ((start - cases["last_purchase"]) / DAY).to_numpy(float),
+        "before": np.clip(((stop.where(stop < end, end) - start) / DAY).to_numpy(float), 0, None),
+        "after": np.clip(((stop - end) / DAY).to_numpy(float), 0, None),
+    })
+    frame = frame[frame["hazard"] > 0].groupby("customer_id").agg(
+        hazard=("hazard", "sum"), lag=("lag", "min"), before=("before", "max"), after=("after", "max"))
+    frame = frame.reindex(last_purchase.index, fill_value=0.0)
+    return tuple(frame[column].to_numpy(float) for column in ("hazard", "lag", "before", "after"))  # type: ignore[return-value]
+
+
 def best_achievable_churn_probability(truth: pd.DataFrame, transactions: ir.Table | pd.DataFrame,
                                       interactions: ir.Table | pd.DataFrame, as_of: pd.Timestamp,
                                       horizon_days: int) -> pd.Series:
     """P(no purchase in the horizon after the day `as_of`) per simulated customer who had bought by then
-    (customers added to the log by hand have no true parameters and are left out). The engine aggregates the
+    (customers added to the log by hand have no true parameters and are left out). It weighs the dropout after
+    the last purchase and the walk-away hazard of the cases open at the cutoff (taken to stay unresolved, their
+    hazards summed over the longest exposure: an approximation of the world's rule). The engine aggregates the
     tables to one row a customer and a case."""
     params = simulation_params(truth)
     end = pd.Timestamp(as_of) + DAY
@@ -85,17 +109,25 @@ def best_achievable_churn_probability(truth: pd.DataFrame, transactions: ir.Tabl
     history = history.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
     history = history[history.index.isin(truth["customer_id"])]
     history["max"] = history["max"].astype("datetime64[us]")
-    pressure, own_case = _last_decision(observed_cases(interactions, end), history["max"], params)
+    cases = observed_cases(interactions, end)
+    pressure, _ = _last_decision(cases, history["max"], params)
     true = truth.set_index("customer_id").loc[history.index]
     rate = true["purchase_rate"].to_numpy()
     left = dropout_probability(true["dropout_probability"].to_numpy(), pressure.to_numpy(),
-                               history["size"].to_numpy() > 1, own_case.to_numpy(), params)
+                               history["size"].to_numpy() > 1, params)
     idle_days = ((end - history["max"]) / DAY).to_numpy()
-    with np.errstate(over="ignore", divide="ignore"):
-        odds_dead = left / (1 - left) * np.exp(rate * idle_days)
-    p_alive = 1.0 / (1.0 + odds_dead)
-    return pd.Series(1.0 - p_alive * (1.0 - np.exp(-rate * horizon_days)), index=history.index,
-                     name="best_achievable")
+    hazard, lag, before, after = _walk_away_exposure(cases, history["max"], end, params)
+    both = hazard + rate
+    # likelihoods of "no purchase since the last one": alive, gone at the decision, walked away before buying
+    alive = (1 - left) * np.exp(-rate * idle_days - hazard * before)
+    walked = (1 - left) * np.exp(-rate * lag) * hazard / both * (1 - np.exp(-both * before))
+    with np.errstate(invalid="ignore"):
+        p_alive = np.nan_to_num(alive / (alive + walked + left), nan=0.0)
+    # alive at the cutoff: the next purchase must come within the horizon and before any walk-away
+    exposed = np.minimum(after, horizon_days)
+    buys = (rate / both * (1 - np.exp(-both * exposed))
+            + np.exp(-both * exposed) * (1 - np.exp(-rate * (horizon_days - exposed))))
+    return pd.Series(1.0 - p_alive * buys, index=history.index, name="best_achievable")
 
 
 def clairvoyant_churn_probability(truth: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.Series:

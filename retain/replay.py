@@ -3,14 +3,15 @@ each action does), from the same random numbers, so that the only difference bet
 
 The future follows the simulator's own mechanics: purchases at the true rate, each may open a service case whose
 outcome follows the customer's friction, and after each purchase (once its case has opened) a dropout decision
-whose chance rises with the service pressure; spend per purchase is Gamma-Gamma. Every scenario reads the same
-draws: round r (the r-th purchase after the cutoff) draws its numbers for *all* customers from
-`default_rng([seed, replicate, 1, r])`, indexed by customer, and the scenarios are played side by side on those
-draws. Replicates are independent futures of the same world: averaged, they give each customer's expected
-outcome, which a single future (a customer either stays or leaves) shows only coarsely. An
-action changes only the pressure at the cutoff, so a customer it does not apply to has exactly the baseline's
-future. Customers do not affect one another, so a customer's outcome under an action does not depend on who else
-is treated.
+whose chance rises with the service pressure; a case that ends unresolved adds a pending walk-away time, and the
+customer leaves at the earliest one that comes before their next purchase; spend per purchase is Gamma-Gamma.
+Every scenario reads the same draws: round r (the r-th purchase after the cutoff) draws its numbers for *all*
+customers from `default_rng([seed, replicate, 1, r])`, indexed by customer, and the scenarios are played side by
+side on those draws. Replicates are independent futures of the same world: averaged, they give each customer's
+expected outcome, which a single future (a customer either stays or leaves) shows only coarsely. An action
+changes only the start at the cutoff (pressure and pending walk-away time), so a customer it does not apply to has
+exactly the baseline's future. Customers do not affect one another, so a customer's outcome under an action does
+not depend on who else is treated.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ import numpy as np
 import pandas as pd
 
 from retain.actions import ACTION_NAMES
-from retain.simulate import case_difficulty, case_outcomes, dropout_probability, pressure_decay
-from retain.world import World, badness_after, continue_cases, cutoff_pressure
+from retain.simulate import (
+    case_difficulty,
+    case_outcomes,
+    dropout_probability,
+    pressure_decay,
+    walk_away_hazard,
+    walk_away_time,
+)
+from retain.world import Start, World, cases_after, continue_cases, start_at_cutoff
 
 BASELINE = "baseline"
 ROUND_STREAM = 1
@@ -56,30 +64,33 @@ class Future:
     churned: np.ndarray
 
 
-def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizons: Horizons,
+def replay(world: World, starts: Mapping[str, Start], seed: int, horizons: Horizons,
            replicate: int = 0) -> Future:
-    """Play the future of every customer once per scenario, each starting from its own service pressure at the
-    cutoff (`pressures`: scenario -> per-customer array), all on the same draws."""
-    names = tuple(pressures)
+    """Play the future of every customer once per scenario, each from its own start at the cutoff (`starts`:
+    scenario -> per-customer pressure and pending walk-away time), all on the same draws."""
+    names = tuple(starts)
     n, params = len(world), world.params
-    pressure = np.vstack([np.asarray(pressures[name], dtype=float) for name in names]).reshape(len(names), n)
-    pressure_time = np.zeros(n)
-    alive = np.tile(world.alive, (len(names), 1))
+    pressure = np.vstack([np.asarray(starts[name].pressure, dtype=float) for name in names]).reshape(len(names), n)
+    walk_at = np.vstack([np.asarray(starts[name].walk_at, dtype=float) for name in names]).reshape(len(names), n)
+    pressure_time = np.zeros((len(names), n))
+    alive = np.tile(world.alive, (len(names), 1)).copy()
     revenue = np.zeros((len(names), n))
     purchases = np.zeros((len(names), n), dtype=np.int64)
     bought_in_time = np.zeros((len(names), n), dtype=bool)
     lam = world.purchase_rate
     now = np.random.default_rng([seed, replicate, ROUND_STREAM, 0]).exponential(1.0 / lam) if n else np.zeros(0)
     round_number = 0
+    alive &= ~(walk_at < now)
     while (alive & (now <= horizons.end)).any():
         round_number += 1
         rng = np.random.default_rng([seed, replicate, ROUND_STREAM, round_number])
         spend = rng.gamma(params.spend_p, 1.0 / world.spend_scale)
         gap = rng.exponential(1.0 / lam)
-        has_case = rng.random(n) < world.case_chance
+        chance_of_case = rng.random(n) < world.case_chance
         opened = now + rng.random(n) * np.minimum(gap, OPEN_CASE_WITHIN_DAYS)
         outcome = case_outcomes(case_difficulty(world.friction, rng), rng)
         decide = rng.random(n)
+        exposure = rng.exponential(1.0, n)
 
         buying = alive & (now <= horizons.value_days)
         month = np.ceil(np.minimum(now, horizons.value_days) / DAYS_PER_MONTH)  # month 1: days (0, 30]
@@ -88,28 +99,31 @@ def replay(world: World, pressures: Mapping[str, np.ndarray], seed: int, horizon
         bought_in_time |= alive & (now <= horizons.churn_days)
 
         badness = outcome["badness"]
-        pressure[:, has_case] = (pressure[:, has_case] * pressure_decay(opened[has_case] - pressure_time[has_case],
-                                                                        params)
-                                 + (badness[has_case] - params.neutral_badness))
-        pressure_time[has_case] = opened[has_case]
+        has_case = chance_of_case & (walk_at >= opened)  # no case once the customer has walked away
+        pressure = np.where(has_case, pressure * pressure_decay(opened - pressure_time, params)
+                            + (badness - params.neutral_badness), pressure)
+        pressure_time = np.where(has_case, opened, pressure_time)
+        walk = walk_away_time(opened, walk_away_hazard(badness, outcome["resolved"], params), exposure, opened,
+                              params)
+        walk_at = np.where(has_case, np.minimum(walk_at, walk), walk_at)
         decided_at = np.where(has_case, opened, now)
-        chance = dropout_probability(world.dropout_probability, pressure * pressure_decay(decided_at - pressure_time,
-                                                                                          params),
-                                     np.ones(n, dtype=bool), np.where(has_case, badness, np.nan), params)
-        alive &= ~((decide < chance) & (decided_at <= horizons.end))
+        chance = dropout_probability(world.dropout_probability,
+                                     pressure * pressure_decay(decided_at - pressure_time, params),
+                                     np.ones(n, dtype=bool), params)
         now = now + gap
+        alive &= ~((decide < chance) & (decided_at <= horizons.end)) & ~(walk_at < now)
     return Future(names, revenue, purchases, ~bought_in_time)
 
 
-def scenario_pressures(world: World, seed: int, treated: Mapping[str, np.ndarray] | None = None,
-                       replicate: int = 0) -> dict[str, np.ndarray]:
-    """The pressure at the cutoff in the baseline and under each action, taken for the customers its mask in
+def scenario_starts(world: World, seed: int, treated: Mapping[str, np.ndarray] | None = None,
+                    replicate: int = 0) -> dict[str, Start]:
+    """The start at the cutoff in the baseline and under each action, taken for the customers its mask in
     `treated` marks (default: every customer, i.e. wherever it applies)."""
     continuation = continue_cases(world, seed, replicate)
     everyone = np.ones(len(world), dtype=bool)
     masks = treated if treated is not None else {action: everyone for action in ACTION_NAMES}
-    return {BASELINE: cutoff_pressure(world, badness_after(world, continuation, None, everyone)),
-            **{action: cutoff_pressure(world, badness_after(world, continuation, action, mask))
+    return {BASELINE: start_at_cutoff(world, cases_after(world, continuation, None, everyone)),
+            **{action: start_at_cutoff(world, cases_after(world, continuation, action, mask))
                for action, mask in masks.items()}}
 
 
@@ -121,7 +135,7 @@ def replay_actions(world: World, seed: int, horizons: Horizons, replicates: int 
     realizes."""
     totals: dict[str, np.ndarray] = {}
     for replicate in range(replicates):
-        future = replay(world, scenario_pressures(world, seed, replicate=replicate), seed, horizons, replicate)
+        future = replay(world, scenario_starts(world, seed, replicate=replicate), seed, horizons, replicate)
         for row, name in enumerate(future.scenarios):
             for measure, values in (("revenue", future.revenue), ("purchases", future.purchases),
                                     ("churned", future.churned)):

@@ -4,11 +4,13 @@ Each customer buys at rate lambda ~ Gamma(r, alpha) per day and, after each repe
 probability min(cap, p * M) where p ~ Beta(a, b) and M = exp(beta * S) is the service-driven hazard multiplier:
 S is the sum of recent cases' badness minus a neutral level, decaying with `hazard_memory_days`, so a bad
 experience raises the dropout chance for a while and a good one lowers it. A purchase may open a service case
-(before the next purchase); the customer decides whether to stay once that case has opened, so a bad case
-right after an order weighs on that decision. Spend per purchase follows
-Gamma-Gamma. Each purchase may open a service case whose contacts, transfers, channel switches, resolution,
-surveys and text all follow from the case's difficulty. Everything is vectorised over customers (rounds over
-the purchase index), deterministic for a seed, and never touches the clock or global random state.
+(before the next purchase). A case that ends unresolved also gives the customer a daily hazard of walking away,
+`walk_rate x max(badness - neutral, 0)`, for `open_case_hazard_days` after it opened: its walk-away time is drawn
+once (opened + Exp(hazard)), and the customer leaves at the earliest pending walk-away time that comes before their
+next purchase, so people leave between purchases over a case left open, and a case resolved in time costs nothing.
+Spend per purchase follows Gamma-Gamma. Each case's contacts, transfers, channel switches, resolution, surveys and
+text all follow from its difficulty. Everything is vectorised over customers (rounds over the purchase index),
+deterministic for a seed, and never touches the clock or global random state.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ class SimulationParams(BaseModel):
     """Generator parameters, time in days. The defaults are a business with a retention team: customers buy
     every few weeks (rate ~ Gamma(6, 120): one purchase in 20 days on average) and about a fifth of the active
     base stops buying in a quarter, most of it over bad service: a small base dropout chance (Beta(1, 100) per
-    purchase) multiplied by exp(6 x recent service pressure), so a bad or unresolved case weighs on every
-    decision for weeks, and a case that goes badly can make the customer walk away at once.
-    `PRESETS["cdnow"]` is the CDNOW-like world (rare, bursty buyers: most of the base looks lapsed at any
-    cutoff)."""
+    purchase) multiplied by exp(6 x recent service pressure), so a bad case weighs on every decision for weeks,
+    and a case left unresolved makes the customer walk away at a daily hazard of `walk_rate` x its badness above
+    neutral, for `open_case_hazard_days` after it opened. `PRESETS["cdnow"]` is the CDNOW-like world (rare,
+    bursty buyers: most of the base looks lapsed at any cutoff)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,7 +57,8 @@ class SimulationParams(BaseModel):
     hazard_memory_days: float = 60.0
     neutral_badness: float = 0.2
     dropout_cap: float = 0.95
-    case_kill_rate: float = 1.0
+    walk_rate: float = 0.05  # daily walk-away hazard per unit of an unresolved case's badness above neutral
+    open_case_hazard_days: float = 90.0  # ... for this many days after the case opened
     cancellation_share: float = 0.3
     open_case_days: float = 30.0
     # The world's rules for the retention actions (`retain.replay`), where a constant is involved:
@@ -73,7 +76,7 @@ PRESETS: dict[str, SimulationParams] = {
     "default": SimulationParams(),
     # near the CDNOW fit (r, alpha, a, b per day), a case after most purchases and cases that drive people away
     "cdnow": SimulationParams(r=0.243, alpha=4.414, a=0.793, b=2.426, case_probability=0.6, hazard_beta=3.0,
-                              case_kill_rate=3.0),
+                              walk_rate=3.0),
 }
 
 MAX_CONTACTS = 8  # per case
@@ -127,18 +130,27 @@ def case_badness(contacts: np.ndarray, resolved: np.ndarray, transfers: np.ndarr
     return np.clip(raw, 0.0, 1.0)
 
 
-def dropout_probability(p: np.ndarray, pressure: np.ndarray, repeat: np.ndarray, case_badness_now: np.ndarray,
+def dropout_probability(p: np.ndarray, pressure: np.ndarray, repeat: np.ndarray,
                         params: SimulationParams) -> np.ndarray:
-    """Chance to leave after a purchase, decided once the purchase's service case (if any) has opened.
+    """Chance to leave after a repeat purchase (the BG/NBD dropout), decided once the purchase's service case (if
+    any) has opened: p * M with M = exp(beta * S) raised by recent bad cases (S is the decayed pressure then)."""
+    return np.where(repeat, np.minimum(params.dropout_cap, p * np.exp(params.hazard_beta * pressure)), 0.0)
 
-    Two ways out: the BG/NBD dropout after a repeat purchase, p * M with M = exp(beta * S) raised by recent
-    bad cases (S is the decayed pressure then), and walking away over this purchase's own case, which grows
-    with how bad it is (`case_badness_now`, NaN without a case).
-    """
-    purchase = np.where(repeat, np.minimum(params.dropout_cap, p * np.exp(params.hazard_beta * pressure)), 0.0)
-    excess = np.nan_to_num(case_badness_now, nan=0.0) - params.neutral_badness
-    walk_away = np.minimum(params.dropout_cap, params.case_kill_rate * np.maximum(excess, 0.0))
-    return 1.0 - (1.0 - purchase) * (1.0 - walk_away)
+
+def walk_away_hazard(badness: np.ndarray, resolved: np.ndarray, params: SimulationParams) -> np.ndarray:
+    """Daily hazard of walking away over a case: only while it is unresolved, growing with how bad it is."""
+    excess = np.maximum(np.asarray(badness, dtype=float) - params.neutral_badness, 0.0)
+    return np.where(np.asarray(resolved, dtype=bool), 0.0, params.walk_rate * excess)
+
+
+def walk_away_time(since: np.ndarray, hazard: np.ndarray, exposure: np.ndarray, opened: np.ndarray,
+                   params: SimulationParams) -> np.ndarray:
+    """When the customer would walk away over a case: `since` + Exp(hazard) from one unit exponential draw per
+    case (`exposure`, so scenarios sharing it stay coupled), inf without a hazard or past `open_case_hazard_days`
+    after the case `opened` (the exponential forgets, so `since` may be any time the customer was still there)."""
+    with np.errstate(divide="ignore"):
+        at = np.asarray(since, dtype=float) + np.where(hazard > 0, exposure / np.maximum(hazard, 1e-300), np.inf)
+    return np.where(at <= np.asarray(opened, dtype=float) + params.open_case_hazard_days, at, np.inf)
 
 
 @dataclass
@@ -199,6 +211,7 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
     pressure = np.zeros(n)
     pressure_time = draws["signup"].to_numpy().copy()
     dropout_at = np.full(n, np.nan)
+    walk_at = np.full(n, np.inf)  # earliest pending walk-away time over an unresolved case
     multiplier = np.ones(n)
     active = np.arange(n)
     now = draws["signup"].to_numpy().copy()
@@ -207,31 +220,34 @@ def _simulate_purchases(draws: pd.DataFrame, params: SimulationParams,
     while active.size:
         t = now[active]
         gap = rng.exponential(1.0 / lam[active])
-        has_case = rng.random(active.size) < chance_of_case[active]
+        opened_all = t + rng.random(active.size) * np.minimum(gap, 20.0)
+        has_case = (rng.random(active.size) < chance_of_case[active]) & (walk_at[active] >= opened_all)
+        exposure = rng.exponential(1.0, active.size)
         who = active[has_case]
-        opened = t[has_case] + rng.random(who.size) * np.minimum(gap[has_case], 20.0)
+        opened = opened_all[has_case]
         difficulty = case_difficulty(friction[who], rng)
         outcome = case_outcomes(difficulty, rng)
         decay = pressure_decay(opened - pressure_time[who], params)
         pressure[who] = pressure[who] * decay + (outcome["badness"] - params.neutral_badness)
         pressure_time[who] = opened
+        hazard = walk_away_hazard(outcome["badness"], outcome["resolved"], params)
+        walk_at[who] = np.minimum(walk_at[who], walk_away_time(opened, hazard, exposure[has_case], opened, params))
         events.case_customer.append(who)
         events.case_time.append(opened)
         events.case_difficulty.append(difficulty)
         events.case_outcomes.append(outcome)
 
-        decided_at = t.copy()
-        decided_at[has_case] = opened
-        badness_now = np.full(active.size, np.nan)
-        badness_now[has_case] = outcome["badness"]
+        decided_at = np.where(has_case, opened_all, t)
         pressure_now = pressure[active] * pressure_decay(decided_at - pressure_time[active], params)
-        chance = dropout_probability(p[active], pressure_now, repeat[active], badness_now, params)
+        chance = dropout_probability(p[active], pressure_now, repeat[active], params)
         multiplier[active] = chance / np.maximum(p[active], 1e-12)
         died = (rng.random(active.size) < chance) & (decided_at <= params.days)
-        dropout_at[active[died]] = decided_at[died]
-
         next_time = t + gap
-        keep = ~died & (next_time <= params.days)
+        walked = ~died & (walk_at[active] < next_time) & (walk_at[active] <= params.days)
+        dropout_at[active[died]] = decided_at[died]
+        dropout_at[active[walked]] = walk_at[active[walked]]
+
+        keep = ~died & ~walked & (next_time <= params.days)
         active, next_time = active[keep], next_time[keep]
         now[active] = next_time
         repeat[active] = True

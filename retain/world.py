@@ -7,17 +7,24 @@ The rules of the world's actions live here (their constants are `SimulationParam
   *ongoing* if that contact was at most `case_followup_days` before the cutoff; older, it is over, unresolved.
 - baseline: an ongoing open case continues after the cutoff: more contacts, transfers and channel switches drawn
   from its difficulty as the simulator draws them, resolved in the end with the simulator's resolution chance;
-  its final badness enters the service pressure. Every other case keeps the badness its contacts show.
-- `resolve_open_case`: every open case is resolved at the cutoff: its badness is recomputed as resolved with
-  the contacts, transfers and switches seen so far, and it gets no further contacts.
-- `single_owner`: an ongoing open case gets no further contacts, transfers or channel switches; it is resolved
-  or not as in the baseline continuation.
+  its final badness enters the service pressure. Every other case keeps the badness its contacts show. A case
+  that stays unresolved keeps its walk-away hazard (`retain.simulate.walk_away_hazard`, from its final badness)
+  until `open_case_hazard_days` after it opened: a customer alive at the cutoff walks away Exp(hazard) after it
+  (the exponential forgets how long they have held on), from one draw per case shared by every scenario.
+- `resolve_open_case`: every open case is resolved at the cutoff: its walk-away hazard stops, its badness is
+  recomputed as resolved with the contacts, transfers and switches seen so far, and it gets no further contacts.
+- `single_owner`: the owner takes over every open case, so the customer's experience of it is as if it had had
+  one owner: its badness is recomputed with one contact and no transfers or channel switches (those already made
+  included), resolved or not as in the baseline; it gets no further contacts. Both its walk-away hazard and its
+  weight on the pressure fall.
 - `service_recovery`: for a customer with a contact in the `recovery_window_days` before the cutoff, the badness
-  of that latest contact's case (as the baseline has it) is lowered by `recovery_relief`, floored at 0.
+  of that latest contact's case (as the baseline has it) is lowered by `recovery_relief`, floored at 0 (and with
+  it the case's walk-away hazard, if it stays unresolved).
 
-An action that does not apply to a customer (no open case; no recent contact) changes nothing. The service
-pressure at the cutoff is what the actions change: the sum over the customer's cases of (badness - neutral
-level), each decayed from its opening as the simulator decays it (`retain.replay` plays the future from it).
+An action that does not apply to a customer (no open case; no recent contact) changes nothing. What the actions
+change is the customer's start at the cutoff (`Start`): the service pressure, the sum over the customer's cases
+of (badness - neutral level), each decayed from its opening as the simulator decays it, and the earliest pending
+walk-away time (`retain.replay` plays the future from it).
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from retain.simulate import (
     resolves,
     switch_chance,
     transfer_rate,
+    walk_away_hazard,
+    walk_away_time,
 )
 
 DAY = pd.Timedelta(days=1)
@@ -74,8 +83,8 @@ class World:
 
     def applies(self, action: str) -> np.ndarray:
         """Per customer: whether `action` changes anything in the world for them."""
-        if action in ("resolve_open_case", "single_owner"):  # any open case; an ongoing one
-            which = self.cases["open" if action == "resolve_open_case" else "ongoing"].to_numpy(bool)
+        if action in ("resolve_open_case", "single_owner"):  # any open case
+            which = self.cases["open"].to_numpy(bool)
             return np.bincount(self.cases["customer"].to_numpy(int)[which], minlength=len(self)) > 0
         if action == "service_recovery":
             return self.recent_contact.copy()
@@ -124,11 +133,21 @@ def world_at(truth: pd.DataFrame, transactions: ir.Table | pd.DataFrame, interac
 
 @dataclass(frozen=True)
 class Continuation:
-    """Per case, how it ends in the baseline: ongoing open cases continued, every other case as seen; and the
-    resolution an ongoing open case gets in the end (`single_owner` keeps it)."""
+    """Per case, how it ends (in the baseline: ongoing open cases continued, every other case as seen; or under
+    an action), and its unit exponential draw for walking away after the cutoff (shared by every scenario)."""
 
     badness: np.ndarray
     resolved: np.ndarray
+    exposure: np.ndarray
+
+
+@dataclass(frozen=True)
+class Start:
+    """Per customer at the cutoff: the service pressure and the earliest pending walk-away time (days after the
+    cutoff; inf where none)."""
+
+    pressure: np.ndarray
+    walk_at: np.ndarray
 
 
 def continue_cases(world: World, seed: int, replicate: int = 0) -> Continuation:
@@ -142,39 +161,38 @@ def continue_cases(world: World, seed: int, replicate: int = 0) -> Continuation:
     resolved_later = resolves(difficulty, rng)
     extra_transfers = rng.poisson(transfer_rate(difficulty, seen + extra) - transfer_rate(difficulty, seen))
     extra_switches = rng.binomial(extra, switch_chance(difficulty))
+    exposure = rng.exponential(1.0, len(cases))
     ongoing = cases["ongoing"].to_numpy(bool)
     resolved = np.where(ongoing, resolved_later, cases["resolved"].to_numpy(bool))
     badness = np.where(ongoing, case_badness(seen + extra, resolved.astype(float),
                                              cases["transfers"].to_numpy(float) + extra_transfers,
                                              cases["switches"].to_numpy(float) + extra_switches),
                        cases["badness"].to_numpy(float))
-    return Continuation(badness=badness, resolved=resolved)
+    return Continuation(badness=badness, resolved=resolved, exposure=exposure)
 
 
-def badness_after(world: World, continuation: Continuation, action: str | None,
-                  treated: np.ndarray) -> np.ndarray:
-    """Each case's final badness when `action` (None: none) is taken for the `treated` customers (a boolean
-    mask; customers it does not apply to are unchanged whatever the mask says)."""
+def cases_after(world: World, continuation: Continuation, action: str | None,
+                treated: np.ndarray) -> Continuation:
+    """How each case ends when `action` (None: none) is taken for the `treated` customers (a boolean mask;
+    customers it does not apply to are unchanged whatever the mask says)."""
     cases = world.cases
-    badness = continuation.badness.copy()
-    if action is None:
-        return badness
-    treated_case = np.asarray(treated, dtype=bool)[cases["customer"].to_numpy()]
-    as_seen = [cases[column].to_numpy(float) for column in ("contacts", "transfers", "switches")]
-    if action == "resolve_open_case":
+    badness, resolved = continuation.badness.copy(), continuation.resolved.copy()
+    if action is not None:
+        treated_case = np.asarray(treated, dtype=bool)[cases["customer"].to_numpy()]
+        as_seen = [cases[column].to_numpy(float) for column in ("contacts", "transfers", "switches")]
         target = treated_case & cases["open"].to_numpy(bool)
-        resolved = case_badness(as_seen[0], np.ones(len(cases)), as_seen[1], as_seen[2])
-        badness[target] = resolved[target]
-    elif action == "single_owner":
-        target = treated_case & cases["ongoing"].to_numpy(bool)
-        owned = case_badness(as_seen[0], continuation.resolved.astype(float), as_seen[1], as_seen[2])
-        badness[target] = owned[target]
-    elif action == "service_recovery":
-        target = world.latest_case[np.asarray(treated, dtype=bool) & world.recent_contact]
-        badness[target] = np.maximum(badness[target] - world.params.recovery_relief, 0.0)
-    else:
-        raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTION_NAMES)})")
-    return badness
+        if action == "resolve_open_case":
+            badness[target] = case_badness(as_seen[0], np.ones(len(cases)), as_seen[1], as_seen[2])[target]
+            resolved[target] = True
+        elif action == "single_owner":
+            one, none = np.ones(len(cases)), np.zeros(len(cases))
+            badness[target] = case_badness(one, resolved.astype(float), none, none)[target]
+        elif action == "service_recovery":
+            latest = world.latest_case[np.asarray(treated, dtype=bool) & world.recent_contact]
+            badness[latest] = np.maximum(badness[latest] - world.params.recovery_relief, 0.0)
+        else:
+            raise ValueError(f"unknown action {action!r} (known: {', '.join(ACTION_NAMES)})")
+    return Continuation(badness=badness, resolved=resolved, exposure=continuation.exposure)
 
 
 def cutoff_pressure(world: World, badness: np.ndarray) -> np.ndarray:
@@ -182,3 +200,19 @@ def cutoff_pressure(world: World, badness: np.ndarray) -> np.ndarray:
     weight = (badness - world.params.neutral_badness) * pressure_decay(world.cases["age_days"].to_numpy(float),
                                                                        world.params)
     return np.bincount(world.cases["customer"].to_numpy(int), weights=weight, minlength=len(world))
+
+
+def cutoff_walk_away(world: World, ends: Continuation) -> np.ndarray:
+    """Per customer, the earliest pending walk-away time over a case that stays unresolved (days after the
+    cutoff; inf where none)."""
+    age = world.cases["age_days"].to_numpy(float)
+    at = walk_away_time(np.zeros(len(age)), walk_away_hazard(ends.badness, ends.resolved, world.params),
+                        ends.exposure, -age, world.params)
+    earliest = np.full(len(world), np.inf)
+    np.minimum.at(earliest, world.cases["customer"].to_numpy(int), at)
+    return earliest
+
+
+def start_at_cutoff(world: World, ends: Continuation) -> Start:
+    """Each customer's start at the cutoff from how their cases end."""
+    return Start(pressure=cutoff_pressure(world, ends.badness), walk_at=cutoff_walk_away(world, ends))

@@ -86,7 +86,8 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     metrics = {**summary_metrics(table, curve), **_context(frame, outcomes)}
     say("logging to MLflow")
     world_rules = {name: getattr(world.params, name)
-                   for name in ("case_followup_days", "recovery_relief", "recovery_window_days")}
+                   for name in ("case_followup_days", "recovery_relief", "recovery_window_days", "walk_rate",
+                                "open_case_hazard_days")}
     run_id = _log(settings, as_of, table, curve, metrics, scorer.churn_version, scorer.clv_version,
                   {**asdict(horizons), **world_rules, "replicates": replicates})
     return ActionReport(run_id, len(frame), frame, table, curve, metrics, scorer.churn_version, scorer.clv_version)

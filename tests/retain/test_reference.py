@@ -85,7 +85,7 @@ def test_repeat_buyers_may_be_dead(reference_sample: SampleData, scored: pd.Data
 def test_longer_silence_means_higher_churn_score(reference_sample: SampleData) -> None:
     s = reference_sample
     later = AS_OF + pd.Timedelta(days=60)
-    recent = s.transactions["timestamp"].between(AS_OF - pd.Timedelta(days=2), later)
+    recent = s.transactions["timestamp"].between(AS_OF - pd.Timedelta(days=2), later + pd.Timedelta(days=1))
     quiet = set(s.customers["customer_id"]) - set(s.transactions.loc[recent, "customer_id"])
     repeat = s.transactions.groupby("customer_id").size()
     bought_by_then = set(s.transactions.loc[s.transactions["timestamp"] < AS_OF, "customer_id"])

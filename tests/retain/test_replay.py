@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from retain.actions import ACTION_NAMES
-from retain.replay import BASELINE, Horizons, replay, replay_actions, scenario_pressures
+from retain.replay import BASELINE, Horizons, replay, replay_actions, scenario_starts
 from retain.simulate import SampleData, SimulationParams, generate
 from retain.world import World, world_at
 from tests.retain.world_cases import AS_OF, hand_made
 
 SEED = 11
 # the CDNOW-like world (rare buyers, cases that drive people away), whatever the default world is
-PRESET_LIKE_CDNOW = SimulationParams(r=0.243, alpha=4.414, a=0.793, b=2.426, case_probability=0.6, case_kill_rate=3.0)
+PRESET_LIKE_CDNOW = SimulationParams(r=0.243, alpha=4.414, a=0.793, b=2.426, case_probability=0.6, walk_rate=3.0)
 HORIZONS = Horizons(value_days=360, churn_days=90, monthly_discount_rate=0.01)
 
 
@@ -50,7 +50,7 @@ def hand_outcomes(hand_world: World) -> pd.DataFrame:
 @pytest.mark.parametrize("action", ACTION_NAMES)
 def test_an_action_for_nobody_is_exactly_the_baseline(sample_world: World, action: str) -> None:
     nobody = np.zeros(len(sample_world), dtype=bool)
-    pressures = scenario_pressures(sample_world, SEED, {action: nobody})
+    pressures = scenario_starts(sample_world, SEED, {action: nobody})
 
     future = replay(sample_world, pressures, SEED, HORIZONS)
 
@@ -78,7 +78,7 @@ def test_a_customer_treated_alone_has_the_future_they_have_when_everyone_is_trea
     alone = np.zeros(len(hand_world), dtype=bool)
     alone[helped] = True
 
-    future = replay(hand_world, scenario_pressures(hand_world, SEED, {"resolve_open_case": alone}), SEED, HORIZONS)
+    future = replay(hand_world, scenario_starts(hand_world, SEED, {"resolve_open_case": alone}), SEED, HORIZONS)
 
     assert future.revenue[1, helped] == hand_outcomes["revenue_resolve_open_case"].iloc[helped]
     others = np.arange(len(hand_world)) != helped
@@ -102,7 +102,7 @@ def test_the_replay_is_deterministic_for_a_seed_and_leaves_global_random_state_a
 
 def test_replicates_average_independent_futures(sample_world: World, sample_outcomes: pd.DataFrame) -> None:
     two = replay_actions(sample_world, SEED, HORIZONS, replicates=2)
-    second = replay(sample_world, scenario_pressures(sample_world, SEED, replicate=1), SEED, HORIZONS, replicate=1)
+    second = replay(sample_world, scenario_starts(sample_world, SEED, replicate=1), SEED, HORIZONS, replicate=1)
 
     assert not np.array_equal(second.revenue[0], sample_outcomes["revenue_baseline"].to_numpy())
     np.testing.assert_allclose(two["revenue_baseline"], (sample_outcomes["revenue_baseline"] + second.revenue[0]) / 2)
@@ -124,12 +124,14 @@ def test_an_action_never_costs_revenue_in_this_world(sample_outcomes: pd.DataFra
 
 
 def test_resolving_an_open_case_lowers_future_dropout(hand_world: World, hand_outcomes: pd.DataFrame) -> None:
-    pressures = scenario_pressures(hand_world, SEED)
+    starts = scenario_starts(hand_world, SEED)
     is_open = (hand_outcomes["kind"] == "open").to_numpy()
     resolved = hand_outcomes[is_open]
 
-    lowered = pressures["resolve_open_case"][is_open] < pressures[BASELINE][is_open]
-    assert (pressures["resolve_open_case"][is_open] <= pressures[BASELINE][is_open]).all() and lowered.mean() > 0.5
+    after, before = starts["resolve_open_case"].pressure[is_open], starts[BASELINE].pressure[is_open]
+    assert (after <= before).all() and (after < before).mean() > 0.5
+    assert np.isinf(starts["resolve_open_case"].walk_at).all()  # no unresolved case left to walk away over
+    assert np.isfinite(starts[BASELINE].walk_at[is_open]).any()
     assert resolved["purchases_resolve_open_case"].sum() > resolved["purchases_baseline"].sum() * 1.01
     assert (resolved["revenue_resolve_open_case"] > resolved["revenue_baseline"]).mean() > 0.05
 
@@ -160,18 +162,21 @@ def test_the_dead_buy_nothing_whatever_is_done(hand_outcomes: pd.DataFrame) -> N
         assert dead[f"churned_{scenario}"].all()
 
 
-def test_an_action_cannot_change_the_churn_label(hand_outcomes: pd.DataFrame) -> None:
-    """The simulator decides after a purchase, so a customer alive at the cutoff makes the first purchase after
-    it in every scenario: the 90-day label is the same; what an action saves is the purchases after that one."""
+def test_an_action_can_change_the_churn_label(hand_outcomes: pd.DataFrame) -> None:
+    """An unresolved case makes customers walk away between purchases, so resolving it at the cutoff keeps some
+    of them buying within 90 days; it never makes anyone churn."""
+    over = hand_outcomes[hand_outcomes["kind"] == "over"]  # unresolved for good: a walk-away hazard for 50 days
+
     for action in ACTION_NAMES:
-        np.testing.assert_array_equal(hand_outcomes[f"churned_{action}"], hand_outcomes["churned_baseline"])
+        assert (hand_outcomes[f"churned_{action}"] <= hand_outcomes["churned_baseline"]).all()
+    assert over["churned_resolve_open_case"].mean() < over["churned_baseline"].mean() - 0.05
 
 
 # ---------------------------------------------------------------- revenue and horizons
 
 
 def test_revenue_is_discounted_by_month_like_the_clv(hand_world: World) -> None:
-    pressures = {BASELINE: scenario_pressures(hand_world, SEED)[BASELINE]}
+    pressures = {BASELINE: scenario_starts(hand_world, SEED)[BASELINE]}
     flat = replay(hand_world, pressures, SEED, Horizons(360, 90, 0.0))
     discounted = replay(hand_world, pressures, SEED, Horizons(360, 90, 0.05))
 
@@ -183,7 +188,7 @@ def test_revenue_is_discounted_by_month_like_the_clv(hand_world: World) -> None:
 
 
 def test_horizons_bound_what_is_counted(hand_world: World) -> None:
-    pressures = {BASELINE: scenario_pressures(hand_world, SEED)[BASELINE]}
+    pressures = {BASELINE: scenario_starts(hand_world, SEED)[BASELINE]}
     short = replay(hand_world, pressures, SEED, Horizons(30, 10, 0.0))
     long = replay(hand_world, pressures, SEED, Horizons(360, 90, 0.0))
 
@@ -221,7 +226,7 @@ def test_the_baseline_replays_the_future_the_generator_wrote(params: SimulationP
     actual_churn = 1 - len(bought_90) / len(world)
     actual_purchases = int((days <= 270).sum())
 
-    replays = [replay(world, {BASELINE: scenario_pressures(world, seed)[BASELINE]}, seed, Horizons(270, 90, 0.0))
+    replays = [replay(world, {BASELINE: scenario_starts(world, seed)[BASELINE]}, seed, Horizons(270, 90, 0.0))
                for seed in range(3)]
 
     assert np.mean([future.churned.mean() for future in replays]) == pytest.approx(actual_churn, abs=0.03)

@@ -21,6 +21,8 @@ from retain.simulate import (
     case_badness,
     dropout_probability,
     generate,
+    walk_away_hazard,
+    walk_away_time,
 )
 from tests.retain.helpers import TABLE_NAMES
 
@@ -263,17 +265,47 @@ def test_case_badness_is_bounded_and_ordered() -> None:
 
 def test_dropout_probability() -> None:
     params = SimulationParams()
-    p = np.array([0.1, 0.1, 0.1, 0.9, 0.1, 0.1])
-    pressure = np.array([0.0, 0.0, 0.3, 5.0, 0.0, 0.0])
-    repeat = np.array([False, True, True, True, False, False])
-    own_case = np.array([np.nan, np.nan, np.nan, np.nan, params.neutral_badness, 1.0])
+    p = np.array([0.1, 0.1, 0.1, 0.9])
+    pressure = np.array([0.0, 0.0, 0.3, 5.0])
+    repeat = np.array([False, True, True, True])
 
-    chance = dropout_probability(p, pressure, repeat, own_case, params)
+    chance = dropout_probability(p, pressure, repeat, params)
 
-    assert chance[0] == 0.0  # first purchase, no case: nobody leaves
+    assert chance[0] == 0.0  # first purchase: nobody leaves right after it
     assert chance[1] == pytest.approx(0.1)  # plain BG/NBD after a repeat purchase
     assert chance[2] == pytest.approx(0.1 * np.exp(params.hazard_beta * 0.3))  # recent bad service raises it
     assert chance[3] == pytest.approx(params.dropout_cap)
-    assert chance[4] == 0.0  # a neutral case does not drive anyone away
-    assert 0.0 < chance[5] <= params.dropout_cap  # a bad case can, even after the first purchase
-    assert ((chance >= 0) & (chance <= 1)).all()
+
+
+def test_walk_away_over_an_unresolved_case() -> None:
+    params = SimulationParams()
+    badness = np.array([1.0, 1.0, params.neutral_badness, 0.6, 0.6])
+    resolved = np.array([True, False, False, False, False])
+
+    hazard = walk_away_hazard(badness, resolved, params)
+
+    assert hazard[0] == 0.0  # a resolved case drives nobody away
+    assert hazard[1] == pytest.approx(params.walk_rate * (1.0 - params.neutral_badness))
+    assert hazard[2] == 0.0  # nor does a neutral one
+    opened = np.array([10.0, 10.0, 10.0, 10.0, -100.0])
+    at = walk_away_time(opened, hazard, np.full(5, 0.5), opened, params)
+    assert np.isinf(at[[0, 2]]).all()
+    assert at[1] == pytest.approx(10.0 + 0.5 / hazard[1]) and at[3] > at[1]  # a worse case: sooner
+    late = walk_away_time(np.zeros(5), hazard, np.full(5, 0.5), opened, params)  # counted from a later time
+    assert np.isinf(late[4]) or late[4] <= -100.0 + params.open_case_hazard_days
+    assert np.isinf(walk_away_time(np.zeros(1), hazard[[1]], np.array([1e6]), np.zeros(1), params)).all()
+
+
+def test_customers_walk_away_between_purchases_over_unresolved_cases() -> None:
+    """Walking away happens between purchases: a dropout time after the customer's last purchase and not at it,
+    more often than the BG/NBD decision at a purchase or a case opening can explain."""
+    sample = generate(3000, 8)
+    truth = sample.truth.set_index("customer_id")
+    dropped = truth["dropout_at"].dropna()
+    last_purchase = sample.transactions.groupby("customer_id")["timestamp"].max()
+    case_opened = sample.interactions.groupby("case_id").agg(customer_id=("customer_id", "first"),
+                                                             opened=("opened_at", "min"))
+    at_an_event = (dropped.reindex(last_purchase.index).eq(last_purchase)
+                   | dropped.reindex(last_purchase.index).isin(case_opened["opened"]))
+    between = dropped.index.difference(at_an_event[at_an_event].index)
+    assert len(dropped) > 100 and len(between) / len(dropped) > 0.2

@@ -9,8 +9,16 @@ import pytest
 
 from retain.actions import ACTION_NAMES
 from retain.errors import RetainError
-from retain.simulate import SampleData, SimulationParams, case_badness
-from retain.world import World, badness_after, continue_cases, cutoff_pressure, world_at
+from retain.simulate import SampleData, SimulationParams, case_badness, walk_away_hazard
+from retain.world import (
+    World,
+    cases_after,
+    continue_cases,
+    cutoff_pressure,
+    cutoff_walk_away,
+    start_at_cutoff,
+    world_at,
+)
 from tests.retain.world_cases import AS_OF, hand_made
 
 SEED = 5
@@ -50,7 +58,7 @@ def test_which_customers_each_action_applies_to(world: World) -> None:
     kinds = kind_of(world)
 
     assert (world.applies("resolve_open_case") == np.isin(kinds, ["open", "over", "dead"])).all()
-    assert (world.applies("single_owner") == np.isin(kinds, ["open", "dead"])).all()  # an ongoing case
+    assert (world.applies("single_owner") == np.isin(kinds, ["open", "over", "dead"])).all()
     assert (world.applies("service_recovery") == np.isin(kinds, ["open", "dead", "recent_resolved"])).all()
     with pytest.raises(ValueError, match="unknown action"):
         world.applies("send_flowers")
@@ -72,7 +80,7 @@ def test_resolve_open_case_recomputes_open_cases_as_resolved(world: World) -> No
     continuation = continue_cases(world, SEED)
     everyone = np.ones(len(world), dtype=bool)
 
-    after = badness_after(world, continuation, "resolve_open_case", everyone)
+    after = cases_after(world, continuation, "resolve_open_case", everyone).badness
 
     for kind in ("open", "over"):
         rows = case_rows(world, kind)
@@ -85,20 +93,43 @@ def test_resolve_open_case_recomputes_open_cases_as_resolved(world: World) -> No
     np.testing.assert_array_equal(after[rows], continuation.badness[rows])
 
 
-def test_single_owner_stops_the_ongoing_case_where_it_is(world: World) -> None:
+def test_single_owner_makes_the_open_case_one_owners(world: World) -> None:
     continuation = continue_cases(world, SEED)
     everyone = np.ones(len(world), dtype=bool)
 
-    after = badness_after(world, continuation, "single_owner", everyone)
+    after = cases_after(world, continuation, "single_owner", everyone)
 
-    rows = case_rows(world, "open")
-    seen = world.cases.loc[rows]
-    expected = case_badness(seen["contacts"].to_numpy(float), continuation.resolved[rows].astype(float),
-                            seen["transfers"].to_numpy(float), seen["switches"].to_numpy(float))
-    np.testing.assert_allclose(after[rows], expected)
-    assert (after[rows] <= continuation.badness[rows]).all()
-    over = case_rows(world, "over")  # an open case that is over gets no further contacts anyway
-    np.testing.assert_array_equal(after[over], continuation.badness[over])
+    rows = case_rows(world, "open")  # seen: 2 contacts, 3 transfers, 1 switch; then continued in the baseline
+    expected = case_badness(np.ones(3), continuation.resolved[rows].astype(float), np.zeros(3), np.zeros(3))
+    np.testing.assert_allclose(after.badness[rows], expected)
+    assert (after.badness[rows] < continuation.badness[rows]).all()
+    np.testing.assert_array_equal(after.resolved, continuation.resolved)  # resolved or not as in the baseline
+    over = case_rows(world, "over")  # one contact, no transfer: nothing to remove
+    np.testing.assert_allclose(after.badness[over], 0.4)
+    np.testing.assert_array_equal(after.badness[over], continuation.badness[over])
+    rows = case_rows(world, "recent_resolved")  # not open: untouched
+    np.testing.assert_array_equal(after.badness[rows], continuation.badness[rows])
+
+
+def test_an_unresolved_case_leaves_a_walk_away_time_that_resolving_removes(world: World) -> None:
+    continuation = continue_cases(world, SEED)
+    everyone = np.ones(len(world), dtype=bool)
+    kinds = kind_of(world)
+    baseline = cutoff_walk_away(world, continuation)
+    resolved = cutoff_walk_away(world, cases_after(world, continuation, "resolve_open_case", everyone))
+    owned = cutoff_walk_away(world, cases_after(world, continuation, "single_owner", everyone))
+
+    over = kinds == "over"  # unresolved for good, 40 days old: hazard 0.05 x (0.4 - 0.2) a day for 50 more days
+    rows = case_rows(world, "over")
+    hazard = walk_away_hazard(continuation.badness[rows], continuation.resolved[rows], world.params)
+    expected = continuation.exposure[rows] / hazard
+    np.testing.assert_allclose(baseline[over], np.where(expected <= 50.0, expected, np.inf))
+    assert np.isinf(baseline[np.isin(kinds, ["quiet", "recent_resolved"])]).all()
+    assert np.isinf(resolved).all()  # no open case is left unresolved
+    assert (owned >= baseline).all()  # a lower hazard on the same draw: later, or never
+    start = start_at_cutoff(world, continuation)
+    np.testing.assert_array_equal(start.walk_at, baseline)
+    np.testing.assert_allclose(start.pressure, cutoff_pressure(world, continuation.badness))
 
 
 def test_service_recovery_relieves_the_latest_recent_case(world: World) -> None:
@@ -106,7 +137,7 @@ def test_service_recovery_relieves_the_latest_recent_case(world: World) -> None:
     everyone = np.ones(len(world), dtype=bool)
     relief = world.params.recovery_relief
 
-    after = badness_after(world, continuation, "service_recovery", everyone)
+    after = cases_after(world, continuation, "service_recovery", everyone).badness
 
     rows = case_rows(world, "open")
     np.testing.assert_allclose(after[rows], np.maximum(continuation.badness[rows] - relief, 0.0))
@@ -119,10 +150,10 @@ def test_service_recovery_relieves_the_latest_recent_case(world: World) -> None:
 
 def test_an_action_for_nobody_or_for_those_it_does_not_apply_to_changes_nothing(world: World) -> None:
     continuation = continue_cases(world, SEED)
-    baseline = badness_after(world, continuation, None, np.ones(len(world), dtype=bool))
+    baseline = cases_after(world, continuation, None, np.ones(len(world), dtype=bool)).badness
     for action in ACTION_NAMES:
-        nobody = badness_after(world, continuation, action, np.zeros(len(world), dtype=bool))
-        outsiders = badness_after(world, continuation, action, ~world.applies(action))
+        nobody = cases_after(world, continuation, action, np.zeros(len(world), dtype=bool)).badness
+        outsiders = cases_after(world, continuation, action, ~world.applies(action)).badness
         np.testing.assert_array_equal(nobody, baseline)
         np.testing.assert_array_equal(outsiders, baseline)
 
