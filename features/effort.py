@@ -8,6 +8,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from features import wording
+from features.aggregates import exact_mean
 from features.catalogue import Family, Feature, Wording, windowed
 from features.contacts import latest_value
 from features.cutoff import Cutoff
@@ -91,5 +92,5 @@ def _contact_windows(c: ir.Table, cutoff: Cutoff, w: int) -> dict[str, ir.Value]
         f"channel_switches_{w}d": c.count(where=inside & c.is_channel_switch),
         f"ces_mean_{w}d": c.ces_known.cast("float64").mean(where=inside),
         f"low_effort_share_{w}d": (c.ces_known >= LOW_EFFORT_MIN_CES).cast("float64").mean(where=inside),
-        f"handle_seconds_mean_{w}d": c.handle_seconds.mean(where=inside),
+        f"handle_seconds_mean_{w}d": exact_mean(c.handle_seconds, inside),
     }

@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features import wording
+from features.aggregates import exact_sum
 from features.catalogue import Feature, Wording, windowed
 from features.cutoff import Cutoff
 
@@ -60,7 +61,7 @@ def period_spend(transactions: ir.Table, unit: TimeUnit) -> ir.Table:
     the period's summed spend): several purchases in one period are one purchase period (lifetimes)."""
     return transactions.group_by(
         customer_id=transactions.customer_id, period=transactions.timestamp.truncate(unit).date()
-    ).aggregate(spend=transactions.amount.sum())
+    ).aggregate(spend=exact_sum(transactions.amount))
 
 
 def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
@@ -74,7 +75,7 @@ def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
         n_periods=periods.count(),
         first_period=periods.period.min(),
         last_period=periods.period.max(),
-        repeat_spend=periods.spend.sum() - periods.spend.argmin(periods.period),
+        repeat_spend=exact_sum(periods.spend) - periods.spend.argmin(periods.period),
     )
     cutoff_period = ibis.date(period_start(cutoff.as_of, unit))
     per_unit = DAYS_PER_UNIT[unit]
@@ -89,7 +90,7 @@ def rfm_features(transactions: ir.Table, cutoff: Cutoff, windows: Sequence[int],
     windows_agg = known.group_by("customer_id").aggregate(
         days_since_last_purchase=cutoff.days_since(known.timestamp.max()),
         **{f"purchases_{w}d": known.count(where=cutoff.within(known.timestamp, w)) for w in windows},
-        **{f"spend_{w}d": known.amount.sum(where=cutoff.within(known.timestamp, w)).coalesce(0.0)
+        **{f"spend_{w}d": exact_sum(known.amount, cutoff.within(known.timestamp, w)).coalesce(0.0)
            for w in windows},
     )
     return rfm.join(windows_agg, "customer_id")

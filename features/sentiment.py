@@ -25,6 +25,7 @@ import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from features import wording
+from features.aggregates import exact_mean
 from features.catalogue import Family, Feature, Wording, windowed
 from features.cutoff import Cutoff
 
@@ -163,11 +164,11 @@ def _aggregates(past: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> dict[
     columns: dict[str, ir.Value] = {}
     for w in windows:
         inside = cutoff.between(past.opened_at, 0, w)
-        columns[f"sentiment_mean_{w}d"] = score.mean(where=inside)
+        columns[f"sentiment_mean_{w}d"] = exact_mean(score, inside)
         columns[f"sentiment_min_{w}d"] = score.min(where=inside)
         columns[f"negative_share_{w}d"] = negative.mean(where=inside & scored)
-    recent = score.mean(where=cutoff.between(past.opened_at, 0, TREND_RECENT_DAYS))
-    base = score.mean(where=cutoff.between(past.opened_at, TREND_RECENT_DAYS,
+    recent = exact_mean(score, cutoff.between(past.opened_at, 0, TREND_RECENT_DAYS))
+    base = exact_mean(score, cutoff.between(past.opened_at, TREND_RECENT_DAYS,
                                            TREND_RECENT_DAYS + TREND_BASE_DAYS))
     columns["sentiment_trend"] = recent - base  # null when either side is
     return columns
