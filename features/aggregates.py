@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-EXACT = "decimal(38, 9)"  # 29 integer digits; inputs are rounded to 1e-9 (amounts, seconds, VADER scores)
+EXACT = "decimal(38, 15)"  # 23 integer digits; inputs rounded to 1e-15, below float64's resolution of a score
 
 
 def exact_sum(values: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:

@@ -9,12 +9,11 @@ scoring needs no fit, only numpy and scipy through lifetimes. Parameters are kep
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-with warnings.catch_warnings():  # lifetimes 0.11.3 emits a Pandas4Warning on import
-    warnings.simplefilter("ignore", DeprecationWarning)
+if TYPE_CHECKING:
     from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
 PurchaseModel = Literal["bgnbd", "mbgnbd", "pareto_nbd"]
@@ -22,7 +21,16 @@ PURCHASE_MODELS: tuple[PurchaseModel, ...] = ("bgnbd", "mbgnbd", "pareto_nbd")
 PARAM_NAMES: dict[str, tuple[str, str, str, str]] = {
     "bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta"),
 }
-FITTERS = {"bgnbd": BetaGeoFitter, "mbgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter}
+FITTER_NAMES = {"bgnbd": "BetaGeoFitter", "mbgnbd": "ModifiedBetaGeoFitter", "pareto_nbd": "ParetoNBDFitter"}
+
+
+def fitter_class(kind: PurchaseModel) -> Any:
+    """lifetimes' fitter class of `kind`, imported on first use: a BG/NBD champion (numpy, `models.clv`) scores
+    without loading lifetimes at all, so the API does not."""
+    with warnings.catch_warnings():  # lifetimes 0.11.3 emits a Pandas4Warning on import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import lifetimes
+    return getattr(lifetimes, FITTER_NAMES[kind])
 LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
 
 
@@ -31,7 +39,7 @@ def fitter(kind: PurchaseModel, params: tuple[float, float, float, float], penal
     """A lifetimes fitter of `kind` carrying `params` (in `PARAM_NAMES[kind]` order), as its fit() leaves it."""
     import pandas as pd
 
-    model = FITTERS[kind](penalizer)
+    model = fitter_class(kind)(penalizer)
     model.params_ = pd.Series(dict(zip(PARAM_NAMES[kind], params, strict=True)))
     model.predict = model.conditional_expected_number_of_purchases_up_to_time
     return model

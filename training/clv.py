@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from features.rfm import RFM_COLUMNS
-from models.btyd import FITTERS, PARAM_NAMES, PurchaseModel
+from models.btyd import PARAM_NAMES, PurchaseModel, fitter_class
 from models.clv import MONTH_IN_UNITS, PURCHASE_COLUMNS, ClvModel, FitAttempt, TimeUnit
 from retain.errors import RetainError
 
@@ -133,7 +133,7 @@ def fit_purchase_model(rfm: pd.DataFrame, kind: PurchaseModel, penalizers: Seque
     if kind == "pareto_nbd" and len(observed) > PARETO_FIT_CUSTOMERS:
         observed = observed.sample(PARETO_FIT_CUSTOMERS, random_state=0)
     rows = _grouped(observed, list(PURCHASE_COLUMNS))
-    fitter = BetaGeoFitter if kind == "bgnbd" else FITTERS[kind]  # the name looked up here, so tests can swap it
+    fitter = BetaGeoFitter if kind == "bgnbd" else fitter_class(kind)  # the name looked up here, so tests can swap it
     params, penalizer, attempts = _fit_ladder(kind, lambda pen: fitter(pen).fit(
         rows["frequency"], rows["recency"], rows["T"], weights=rows["weights"]).params_[list(PARAM_NAMES[kind])],
         penalizers)

@@ -47,7 +47,8 @@ def labelled_features(sources: FeatureSources, customers: ir.Table, transactions
     table = table.filter(table["T"].notnull())
     if rate < 1.0:
         table = table.filter(_kept(table, as_of, rate, seed))
-    features = table.to_pandas().reset_index(drop=True)
+    # in customer order: an engine returns rows in any order, and XGBoost's float sums follow row order
+    features = table.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
     labels = churn_labels(customers, transactions, as_of, horizon_days)
     features[LABEL] = labels.reindex(features["customer_id"].to_numpy()).to_numpy()
     return features

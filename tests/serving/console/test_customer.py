@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from features.sentiment_cache import CACHE_DIR, CACHE_FILE
+from retain.actions import ACTION_NAMES
 from serving.console.copies import FOLDER, SortedCopies
 from serving.console.render import customer_path
 from serving.console.timeline import probability_history, read_timeline
@@ -59,7 +60,8 @@ def test_the_page_lists_the_next_best_actions_best_first(agent: httpx.Client, st
     assert saved == sorted(saved, reverse=True)
     assert f"{acted['value_saved']:,.2f}" in page.one("table", id="actions").content
     assert "observational data" in page.one("section", id="actions-section").content
-    idle = scores[scores["best_action"].isna()].iloc[0]
+    no_action = scores[[f"churn_probability_after_{name}" for name in ACTION_NAMES]].isna().all(axis=1)
+    idle = scores[no_action].iloc[0]
     section = Page(agent.get(customer_path(idle["customer_id"])).text).one("section", id="actions-section")
     assert "No action applies" in section.content
 
