@@ -43,7 +43,8 @@ demo: $(STAMP)
 
 # --dist loadgroup: the Spark tests (one xdist group) share one worker, so a run starts one Spark session
 test: lint browser java
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 -m "not spark"
+	$(BIN)/python -m pytest -p no:xdist -m spark  # one process: one Spark session, started first (tests/conftest.py)
 
 # Debian's Chromium for the browser tests (tests/console; Playwright comes with the dev extra): installed with
 # apt-get once per machine, nothing downloaded while tests run; a no-op when /usr/bin/chromium is there.

@@ -23,6 +23,15 @@ def small_sample() -> SampleData:
     return generate(SMALL_SAMPLE_CUSTOMERS, SMALL_SAMPLE_SEED)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _spark_first(request: pytest.FixtureRequest) -> None:
+    """In a run that holds Spark tests (`make test` runs them in a pytest process of their own), start the
+    JVM before anything else: launching it forks this process, and a fork once XGBoost, DuckDB and server
+    threads exist crashed the child (a segfault in the gateway launch)."""
+    if any(item.get_closest_marker("spark") for item in request.session.items):
+        request.getfixturevalue("spark_con")
+
+
 @pytest.fixture(scope="session")
 def spark_con():  # noqa: ANN201 - an ibis pyspark backend; pyspark is imported only when a test asks for it
     """The run's one local Spark session (`retain.spark` keeps one per process) as an ibis backend."""

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from features.aggregates import exact_sum
 from features.cutoff import Cutoff
 from features.rfm import DAYS_PER_UNIT, RFM_COLUMNS, period_spend, period_start, rfm_features
 from models.clv import ClvModel, TimeUnit
@@ -39,7 +40,7 @@ def calibration_holdout(transactions: ir.Table, calibration_end: dt.date, holdou
     stamp = transactions.timestamp
     later = period_spend(transactions.filter(holdout.known(stamp) & ~calibration.known(stamp)), unit)
     held = later.group_by("customer_id").aggregate(frequency_holdout=later.count(),
-                                                   spend_holdout=later.spend.sum())
+                                                   spend_holdout=exact_sum(later.spend))
     joined = rfm.left_join(held, "customer_id")
     frame = joined.select(*rfm.columns, held.frequency_holdout, held.spend_holdout).to_pandas()
     frame = frame.set_index("customer_id").sort_index()
