@@ -12,7 +12,6 @@ bits, and converted back when the file is written.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from ibis.backends import BaseBackend
 from features.sentiment import score_texts
 from features.sentiment_cache import CACHE_COLUMNS, SCORER, SentimentStats, text_hash
 from retain import engine
+from retain.spark import literal_path
 from retain.storage import atomic_write
 
 if TYPE_CHECKING:
@@ -67,18 +67,13 @@ def _cached(con: BaseBackend, path: Path) -> DataFrame:
     """The cache file as a Spark frame (interaction_id, text_hash as signed long, sentiment)."""
     from pyspark.sql import functions as F
 
-    cache = con._session.read.parquet(_literal_path(path))  # type: ignore[attr-defined]
+    cache = con._session.read.parquet(literal_path(path))  # type: ignore[attr-defined]
     unsigned = F.col("text_hash").cast("decimal(20,0)")
     two_63, two_64 = (F.expr(f"CAST('{2 ** k}' AS DECIMAL(20,0))") for k in (63, 64))
     signed = F.when(unsigned >= two_63, unsigned - two_64).otherwise(unsigned).cast("long")
     return (cache.select(F.col("interaction_id").cast("string").alias("interaction_id"),
                          signed.alias("text_hash"), F.col("sentiment").cast("double").alias("sentiment"))
             .dropDuplicates(["interaction_id"]))
-
-
-def _literal_path(path: Path) -> str:
-    """`path` for Spark's readers, which expand glob characters: a folder named `run[2]` is not a pattern."""
-    return re.sub(r"([\[\]{}*?\\])", r"\\\1", str(path))
 
 
 def score_on_spark(con: BaseBackend, interactions: ir.Table,

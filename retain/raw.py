@@ -76,13 +76,15 @@ def _duckdb_view(con: BaseBackend, query: str) -> ir.Table:
 def _spark_table(con: BaseBackend, path: str, kind: str) -> ir.Table:
     from pyspark.sql import functions as f
 
+    from retain.spark import literal_path
+
     session = con._session  # type: ignore[attr-defined]
     if kind == "csv":
-        frame = session.read.csv(path, header=True, inferSchema=False, multiLine=True, escape='"')
+        frame = session.read.csv(literal_path(path), header=True, inferSchema=False, multiLine=True, escape='"')
         # the numbering is computed once and kept (Spark refuses a non-deterministic column under aggregates)
         frame = frame.select((f.monotonically_increasing_id() + 1).alias(ROW), "*").localCheckpoint()
     else:
-        frame = session.read.parquet(path)
+        frame = session.read.parquet(literal_path(path))
         frame = frame.select((f.col("_metadata.row_index") + 1).alias(ROW), *frame.columns)
     name = f"_retain_raw_{next(_names)}"
     frame.createOrReplaceTempView(name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -128,3 +129,8 @@ def _quiet_python_logs() -> None:
 
     PySparkLogger.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     logging.getLogger("py4j").setLevel(logging.ERROR)
+
+
+def literal_path(path: Path | str) -> str:
+    """`path` for Spark's readers, which expand glob characters: a folder named `run[2]` is not a pattern."""
+    return re.sub(r"([\[\]{}*?\\])", r"\\\1", str(path))

@@ -33,11 +33,13 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a frame as Parquet or CSV (by suffix), atomically."""
+    """Write a frame as Parquet or CSV (by suffix), atomically. Timestamps go to Parquet in microseconds:
+    Spark refuses nanosecond Parquet timestamps, and no input of ours is finer than a microsecond."""
     path = Path(path)
     if path.suffix == ".csv":
         return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
-    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, coerce_timestamps="us",
+                                                           allow_truncated_timestamps=True))
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
