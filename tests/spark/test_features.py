@@ -76,7 +76,7 @@ def test_spark_extends_the_cache_the_embedded_path_reads(written: dict) -> None:
     again_path, again_sources, _ = written["again"]
     assert spark_sources.texts_from_cache == 0
     assert again_sources.texts_scored == 0
-    assert again_sources.texts_from_cache == len(written["data"].interactions)
+    assert again_sources.texts_from_cache == int(written["data"].interactions.count().execute())
     assert columns_differing(_read(written["duck"][0]), _read(again_path), _read(again_path).columns) == {}
 
 

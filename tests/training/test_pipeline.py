@@ -108,9 +108,10 @@ def test_a_worse_churn_model_is_registered_but_not_promoted(training_scenario: T
 
 
 def test_an_equally_good_clv_model_is_promoted(training_scenario: TrainingScenario) -> None:
-    """The CLV model is the same in both runs (same data): equal MAE promotes."""
+    """The CLV model is the same in both runs (same data, up to the hybrid's last digits): equal MAE to the
+    gate's 3 decimals promotes."""
     first, worse = training_scenario.steps["first"], training_scenario.steps["worse"]
-    assert worse["metrics"]["clv_purchases_mae"] == pytest.approx(first["metrics"]["clv_purchases_mae"])
+    assert worse["metrics"]["clv_purchases_mae"] == pytest.approx(first["metrics"]["clv_purchases_mae"], abs=5e-4)
     assert worse["decisions"][CLV]["promote"] is True
     assert "at least as good as" in worse["decisions"][CLV]["reason"]
     assert worse["registry"][CLV]["aliases"] == {"champion": "2", "challenger": "2"}
