@@ -225,9 +225,7 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     sample = generate(args.customers, args.seed, PRESETS[args.preset])
     write_sample(sample, root / "all")
-    train_ids = set(sample.customers["customer_id"].iloc[: args.train_customers])
-    subset = type(sample)(*(frame[frame["customer_id"].isin(train_ids)] for frame in  # type: ignore[index]
-                            (sample.customers, sample.transactions, sample.interactions, sample.truth)))
+    subset = sample.first(args.train_customers)
     write_sample(subset, root / "train")
     print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions in "
           f"{time.perf_counter() - started:.1f} s", flush=True)

@@ -51,9 +51,7 @@ def main() -> None:
         started = time.perf_counter()
         sample = generate(args.customers, args.seed, PRESETS[args.preset])
         write_sample(sample, root / "all")
-        train_ids = set(sample.customers["customer_id"].iloc[: args.train_customers])
-        subset = type(sample)(*(frame[frame["customer_id"].isin(train_ids)] for frame in
-                                (sample.customers, sample.transactions, sample.interactions, sample.truth)))
+        subset = sample.first(args.train_customers)
         write_sample(subset, root / "train")
         print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions, "
               f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s")

@@ -162,6 +162,16 @@ class SampleData:
     interactions: pd.DataFrame
     truth: pd.DataFrame | None
 
+    def first(self, n: int) -> SampleData:
+        """The first `n` customers with their events and truth (benchmarks train champions on such a subset)."""
+        ids = set(self.customers["customer_id"].iloc[:n])
+
+        def keep(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["customer_id"].isin(ids)]
+
+        return SampleData(keep(self.customers), keep(self.transactions), keep(self.interactions),
+                          None if self.truth is None else keep(self.truth))
+
 
 @dataclass
 class _Events:

@@ -309,3 +309,15 @@ def test_customers_walk_away_between_purchases_over_unresolved_cases() -> None:
                    | dropped.reindex(last_purchase.index).isin(case_opened["opened"]))
     between = dropped.index.difference(at_an_event[at_an_event].index)
     assert len(dropped) > 100 and len(between) / len(dropped) > 0.2
+
+
+def test_first_keeps_the_first_customers_with_their_events_and_truth(small_sample: SampleData) -> None:
+    subset = small_sample.first(50)
+    ids = set(small_sample.customers["customer_id"].iloc[:50])
+    assert set(subset.customers["customer_id"]) == ids and len(subset.customers) == 50
+    for name in ("transactions", "interactions", "truth"):
+        kept, whole = getattr(subset, name), getattr(small_sample, name)
+        assert set(kept["customer_id"]) <= ids
+        assert len(kept) == int(whole["customer_id"].isin(ids).sum()) > 0
+    no_truth = SampleData(small_sample.customers, small_sample.transactions, small_sample.interactions, None)
+    assert no_truth.first(10).truth is None
