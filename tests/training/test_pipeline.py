@@ -108,19 +108,13 @@ def test_a_worse_churn_model_is_registered_but_not_promoted(training_scenario: T
 
 
 def test_an_equally_good_clv_model_is_promoted(training_scenario: TrainingScenario) -> None:
-    """The CLV model is the same in both runs up to the hybrid's last digits (it varies by up to ~1e-3 between
-    trainings of the same data: an open defect, see the issue note); the gate promotes exactly when the new MAE,
-    to its 3 decimals, is no worse than the champion's, and says why."""
+    """Same data, same CLV model to the last digit (the churn model's change does not touch it): the champion,
+    re-measured on this run's holdout, ties exactly, and a tie promotes."""
     first, worse = training_scenario.steps["first"], training_scenario.steps["worse"]
-    new, champion = worse["metrics"]["clv_purchases_mae"], first["metrics"]["clv_purchases_mae"]
-    assert new == pytest.approx(champion, abs=2e-3)
-    promoted = round(new, 3) <= round(champion, 3)
-    assert worse["decisions"][CLV]["promote"] is promoted
-    if promoted:
-        assert "at least as good as" in worse["decisions"][CLV]["reason"]
-        assert worse["registry"][CLV]["aliases"] == {"champion": "2", "challenger": "2"}
-    else:
-        assert worse["registry"][CLV]["aliases"] == {"champion": "1", "challenger": "2"}
+    assert worse["metrics"]["clv_purchases_mae"] == first["metrics"]["clv_purchases_mae"]
+    assert worse["decisions"][CLV]["promote"] is True
+    assert "at least as good as" in worse["decisions"][CLV]["reason"]
+    assert worse["registry"][CLV]["aliases"] == {"champion": "2", "challenger": "2"}
 
 
 def test_force_promotes_the_worse_model(training_scenario: TrainingScenario) -> None:
