@@ -4,3 +4,7 @@
 Imports nothing from `training/`, `serving/` or `batch/`; submodules are imported where needed, so a process
 that only serves never loads fitting or plotting code.
 """
+
+from retain.openmp import wait_passively
+
+wait_passively()  # before any submodule loads XGBoost's OpenMP runtime

@@ -549,9 +549,6 @@ def serve(
     import logging
     import os
 
-    # OpenMP threads (XGBoost) must sleep, not spin, between requests, or they starve the server's own
-    # threads on a small machine (measured: 1-row /v1/score 60 ms spinning, 8 ms passive). Read at load time.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
 
     from serving.app import create_app

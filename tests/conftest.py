@@ -7,8 +7,10 @@ import tempfile
 
 import pytest
 
+from retain.openmp import wait_passively
 from retain.simulate import SampleData, generate
 
+wait_passively()  # before a test module imports XGBoost itself
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # Local state (MLflow store, keys file, demo data) of a test run never touches the developer's checkout.
 os.environ["RETAIN_HOME"] = tempfile.mkdtemp(prefix="retain-home-")

@@ -222,8 +222,7 @@ def _cli_env(tmp_path: Path) -> dict[str, str]:
     env.update({"RETAIN_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db",
                 "RETAIN_MLFLOW_ARTIFACT_ROOT": str(tmp_path / "store" / "artifacts"),
                 "RETAIN_EXPERIMENT": "cli", "RETAIN_TRAINING_CUTOFFS": "2",
-                "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200",
-                "OMP_WAIT_POLICY": "PASSIVE"})  # no OpenMP spinning on cores other tests are using
+                "MLFLOW_DISABLE_TELEMETRY": "true", "COLUMNS": "200"})
     return env
 
 
