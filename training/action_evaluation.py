@@ -21,20 +21,42 @@ from retain.actions import ACTION_NAMES
 SHARES = (0.01, 0.05, 0.10)
 RANKINGS = ("value_saved", "value_at_risk")  # what customers are ranked by, best first
 NO_ACTION = ""
+CHURN_DROPS = ("predicted_churn_drop", "realized_churn_drop")
 
 
 def realized_value_saved(best_action: pd.Series, outcomes: pd.DataFrame) -> pd.Series:
     """Per customer (the index of `outcomes`, from `retain.replay.replay_actions`): revenue with their best
     predicted action minus the baseline's; 0 for a customer with no action (None or missing)."""
+    return _best_action_gain(best_action, outcomes, "revenue", "realized_value_saved")
+
+
+def realized_churn_drop(best_action: pd.Series, outcomes: pd.DataFrame) -> pd.Series:
+    """Per customer: the baseline's churn (share of futures with no purchase in the churn horizon) minus that
+    with their best predicted action, the realized counterpart of the model's drop in churn probability."""
+    return -_best_action_gain(best_action, outcomes, "churned", "realized_churn_drop")
+
+
+def predicted_churn_drop(scores: pd.DataFrame) -> pd.Series:
+    """Per scored customer: churn probability now minus after their best action (0 without one)."""
+    drop = np.zeros(len(scores))
+    for name in ACTION_NAMES:
+        chosen = (scores["best_action"] == name).to_numpy()
+        after = scores[f"churn_probability_after_{name}"].to_numpy(dtype=float, na_value=np.nan)
+        drop[chosen] = (scores["churn_probability"].to_numpy(dtype=float) - after)[chosen]
+    return pd.Series(drop, index=scores.index, name="predicted_churn_drop")
+
+
+def _best_action_gain(best_action: pd.Series, outcomes: pd.DataFrame, measure: str, name: str) -> pd.Series:
+    """`measure` with each customer's best action minus the baseline's (0 without an action)."""
     action = best_action.reindex(outcomes.index).fillna(NO_ACTION).astype(str)
     unknown = sorted(set(action) - {NO_ACTION, *ACTION_NAMES})
     if unknown:
         raise ValueError(f"unknown best_action value(s) {unknown} (known: {', '.join(ACTION_NAMES)})")
-    realized = np.zeros(len(outcomes))
-    for name in ACTION_NAMES:
-        chosen = (action == name).to_numpy()
-        realized[chosen] = (outcomes[f"revenue_{name}"] - outcomes["revenue_baseline"]).to_numpy()[chosen]
-    return pd.Series(realized, index=outcomes.index, name="realized_value_saved")
+    gain = np.zeros(len(outcomes))
+    for action_name in ACTION_NAMES:
+        chosen = (action == action_name).to_numpy()
+        gain[chosen] = (outcomes[f"{measure}_{action_name}"] - outcomes[f"{measure}_baseline"]).to_numpy()[chosen]
+    return pd.Series(gain, index=outcomes.index, name=name)
 
 
 def ranking(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -56,10 +78,13 @@ def top_k(frame: pd.DataFrame, shares: Sequence[float] = SHARES) -> pd.DataFrame
 
     `frame`: one row per customer with customer_id, value_saved, value_at_risk and realized_value_saved; with an
     `alive` column (the simulated truth at the cutoff), also the share of each ranking's treated who had already
-    left (`gone_<ranking>`): no action can save them, whatever the model says."""
+    left (`gone_<ranking>`): no action can save them, whatever the model says; with predicted_churn_drop and
+    realized_churn_drop, their means over each ranking's treated (`<column>_<ranking>`), which say whether a
+    miss in value comes from the churn model's effect or from the value a saved customer brings."""
     predicted = frame["value_saved"].to_numpy(dtype=float, na_value=np.nan)
     realized = frame["realized_value_saved"].to_numpy(dtype=float)
     alive = frame["alive"].to_numpy(dtype=bool) if "alive" in frame.columns else None
+    drops = {column: frame[column].to_numpy(dtype=float) for column in CHURN_DROPS if column in frame.columns}
     orders = {name: ranking(frame, name) for name in RANKINGS}
     rows = []
     for share in shares:
@@ -72,6 +97,8 @@ def top_k(frame: pd.DataFrame, shares: Sequence[float] = SHARES) -> pd.DataFrame
             row[f"predicted_over_realized_{name}"] = _ratio(row[f"predicted_{name}"], row[f"realized_{name}"])
             if alive is not None:
                 row[f"gone_{name}"] = float(1.0 - alive[chosen].mean()) if k else math.nan
+            for column, values in drops.items():
+                row[f"{column}_{name}"] = float(values[chosen].mean()) if k else math.nan
         row["realized_ratio"] = _ratio(row["realized_value_saved"], row["realized_value_at_risk"])
         rows.append(row)
     return pd.DataFrame(rows)

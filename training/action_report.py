@@ -28,7 +28,15 @@ from retain.sample import TRUTH_FILE
 from retain.settings import Settings
 from retain.world import world_at
 from training import tracking
-from training.action_evaluation import SHARES, qini_curve, realized_value_saved, summary_metrics, top_k
+from training.action_evaluation import (
+    SHARES,
+    predicted_churn_drop,
+    qini_curve,
+    realized_churn_drop,
+    realized_value_saved,
+    summary_metrics,
+    top_k,
+)
 from training.action_plots import plot_qini
 
 PREDICTED = ("customer_id", "best_action", "value_saved", "value_at_risk")
@@ -43,7 +51,7 @@ class ActionReport:
     run_id: str
     customers: int
     frame: pd.DataFrame  # per customer: customer_id, best_action, value_saved, value_at_risk, realized_value_saved,
-    # alive (at the cutoff, in the simulated truth)
+    # predicted_churn_drop, realized_churn_drop, alive (at the cutoff, in the simulated truth)
     table: pd.DataFrame  # per K: treated, predicted and realized per ranking (`action_evaluation.top_k`)
     curve: pd.DataFrame
     metrics: dict[str, float]
@@ -78,8 +86,10 @@ def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: d
     horizons = Horizons(settings.clv_horizon_months * DAYS_PER_MONTH, settings.churn_horizon_days,
                         settings.monthly_discount_rate)
     outcomes = replay_actions(world, settings.seed, horizons, replicates)
-    frame = scores[list(PREDICTED)].set_index("customer_id").reindex(outcomes.index)
+    scores["predicted_churn_drop"] = predicted_churn_drop(scores)
+    frame = scores[[*PREDICTED, "predicted_churn_drop"]].set_index("customer_id").reindex(outcomes.index)
     frame["realized_value_saved"] = realized_value_saved(frame["best_action"], outcomes)
+    frame["realized_churn_drop"] = realized_churn_drop(frame["best_action"], outcomes)
     frame["alive"] = world.alive  # both in the world's customer order
     frame = frame.reset_index()
     table, curve = top_k(frame, SHARES), qini_curve(frame)

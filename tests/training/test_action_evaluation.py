@@ -8,9 +8,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from training.action_evaluation import (
+    predicted_churn_drop,
     qini_coefficients,
     qini_curve,
     ranking,
+    realized_churn_drop,
     realized_value_saved,
     summary_metrics,
     top_k,
@@ -26,6 +28,10 @@ def outcomes() -> pd.DataFrame:
         "revenue_resolve_open_case": [130.0, 50.0, 0.0, 80.0],
         "revenue_single_owner": [110.0, 55.0, 0.0, 80.0],
         "revenue_service_recovery": [100.0, 70.0, 0.0, 95.0],
+        "churned_baseline": [0.5, 0.2, 1.0, 0.4],
+        "churned_resolve_open_case": [0.1, 0.2, 1.0, 0.4],
+        "churned_single_owner": [0.3, 0.1, 1.0, 0.4],
+        "churned_service_recovery": [0.5, 0.0, 1.0, 0.3],
     }, index=pd.Index(["a", "b", "c", "d"], name="customer_id"))
 
 
@@ -41,6 +47,39 @@ def test_realized_value_is_the_best_actions_revenue_over_the_baseline() -> None:
     realized = realized_value_saved(best, outcomes())
 
     assert realized.to_dict() == {"a": 30.0, "b": 0.0, "c": 0.0, "d": 15.0}
+
+
+def test_realized_churn_drop_is_the_baselines_churn_less_the_best_actions() -> None:
+    best = pd.Series({"d": "service_recovery", "a": "resolve_open_case", "b": None})
+
+    drop = realized_churn_drop(best, outcomes())
+
+    assert drop.to_dict() == pytest.approx({"a": 0.4, "b": 0.0, "c": 0.0, "d": 0.1})
+
+
+def test_predicted_churn_drop_reads_the_best_actions_probability_after() -> None:
+    scores = pd.DataFrame({
+        "best_action": ["single_owner", None, "service_recovery"],
+        "churn_probability": [0.6, 0.5, 0.9],
+        "churn_probability_after_resolve_open_case": [0.1, np.nan, 0.2],
+        "churn_probability_after_single_owner": [0.45, np.nan, np.nan],
+        "churn_probability_after_service_recovery": [np.nan, np.nan, 0.7],
+    })
+
+    assert predicted_churn_drop(scores).tolist() == pytest.approx([0.15, 0.0, 0.2])
+
+
+def test_top_k_averages_the_churn_drops_over_each_rankings_treated() -> None:
+    data = frame(value_saved=[9.0, 8.0, 1.0, 0.0], value_at_risk=[1.0, 2.0, 3.0, 4.0], realized=[0.0, 4.0, 2.0, 0.0])
+    data["predicted_churn_drop"] = [0.4, 0.2, 0.1, 0.0]
+    data["realized_churn_drop"] = [0.0, 0.1, 0.3, 0.0]
+
+    table = top_k(data, shares=(0.5,))
+
+    assert table.loc[0, "predicted_churn_drop_value_saved"] == pytest.approx(0.3)  # c0 and c1
+    assert table.loc[0, "realized_churn_drop_value_saved"] == pytest.approx(0.05)
+    assert table.loc[0, "realized_churn_drop_value_at_risk"] == pytest.approx(0.15)  # c3 and c2
+    assert "predicted_churn_drop_value_saved" not in top_k(frame([1.0], [1.0], [1.0]), shares=(1.0,)).columns
 
 
 def test_an_unknown_action_is_refused() -> None:

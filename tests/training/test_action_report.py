@@ -76,6 +76,10 @@ def test_the_model_finds_customers_an_action_helps(report: Any) -> None:
     assert frame["best_action"].notna().sum() > 10
     assert (frame.loc[frame["best_action"].isna(), "realized_value_saved"] == 0).all()
     assert report.table.loc[2, "realized_value_saved"] > 0
+    without_action = frame["best_action"].isna()
+    assert (frame.loc[without_action, ["predicted_churn_drop", "realized_churn_drop"]] == 0).all().all()
+    assert frame.loc[~without_action, "predicted_churn_drop"].gt(0).all()  # an action is best only if it helps
+    assert frame["realized_churn_drop"].between(-1, 1).all()
 
 
 def test_realized_totals_come_from_the_replay(report: Any, action_settings: Any,
@@ -145,6 +149,7 @@ def test_cli_prints_the_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     for share in ("1%", "5%", "10%"):
         assert f" {share} " in out
     assert "MLflow run" in out and "Top 5%: already gone at the cutoff" in out
+    assert "Top 5% by value saved, per treated customer: churn probability drop predicted" in out
 
 
 @pytest.fixture(scope="module")
