@@ -597,8 +597,14 @@ def main() -> None:
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise SystemExit(2) from None
     except Exception as error:
+        import duckdb
         from pydantic import ValidationError
 
+        if isinstance(error, duckdb.OutOfMemoryException):  # the data outgrew RETAIN_DUCKDB_MEMORY_LIMIT
+            detail = str(error).strip().splitlines()[0]
+            errors.print(f"[red]error:[/red] {escape(detail)}: raise RETAIN_DUCKDB_MEMORY_LIMIT, or lower "
+                         "RETAIN_DUCKDB_THREADS (each thread holds its own buffers)")
+            raise SystemExit(1) from None
         if not isinstance(error, ValidationError) or error.title != "Settings":  # a bad RETAIN_* variable or
             raise  # .env entry is a user mistake too; anything else is not
         errors.print(f"[red]error:[/red] invalid setting: {escape(str(error))}")

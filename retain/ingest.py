@@ -17,6 +17,7 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel
 
 from retain.contract import TABLES, TableSpec
+from retain.engine import connect
 from retain.errors import RetainError
 from retain.raw import ROW, read_raw_table
 from retain.rules import CLOSED_BEFORE_OPENED, UNKNOWN_CUSTOMER, CheckedTable, checked_table
@@ -152,7 +153,7 @@ def as_table(frame: pd.DataFrame | ir.Table) -> ir.Table:
 def from_frames(customers: pd.DataFrame, transactions: pd.DataFrame, interactions: pd.DataFrame,
                 con: BaseBackend | None = None) -> DataSet:
     """A DataSet of small frames that already have the contract's types (tests, notebooks), on `con`."""
-    con = con or ibis.duckdb.connect()
+    con = con or connect()
     tables = [con.create_table(f"_retain_frame_{name}", frame, temp=True, overwrite=True)
               for name, frame in (("customers", customers), ("transactions", transactions),
                                   ("interactions", interactions))]
@@ -174,14 +175,15 @@ def table_paths(data_dir: Path) -> dict[str, Path]:
 
 
 def load(data_dir: Path, quarantine_dir: Path | None = None, con: BaseBackend | None = None) -> DataSet:
-    """Read and check the three tables in `data_dir` with the engine `con` (default: a new in-memory DuckDB).
+    """Read and check the three tables in `data_dir` with the engine `con` (default: a new in-memory DuckDB from
+    `retain.engine.connect`).
 
     Without `quarantine_dir`, any problem raises `ValidationFailed`. With it, bad rows are written there (one
     CSV per table, the raw row with its number and a `problems` column) and the good rows are returned.
     """
     paths = table_paths(data_dir)
     if con is None:
-        con = ibis.duckdb.connect()
+        con = connect()
     customers_spec, *event_specs = TABLES
     checks = {customers_spec.name: check_table(con, customers_spec, paths[customers_spec.name])}
     customers_check = checks[customers_spec.name]
