@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from retain.errors import RetainError
+from retain.location import scheme
 
 ROW = "_row"
 _names = itertools.count()
@@ -31,7 +32,7 @@ def read_raw_table(con: BaseBackend, path: Path | str) -> ir.Table:
     engine cannot read it."""
     text = str(path)
     kind = "csv" if text.endswith(".csv") else "parquet"
-    if "://" not in text and Path(text).is_file() and Path(text).stat().st_size == 0:  # engines differ here
+    if _is_empty(con, text):
         raise RetainError(f"{text}: cannot be read as {kind.upper()}: the file is empty")
     try:
         if con.name == "duckdb":
@@ -47,6 +48,19 @@ def read_raw_table(con: BaseBackend, path: Path | str) -> ir.Table:
     except Exception as exc:  # any reader failure is the user's file, not our bug
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RetainError(f"{text}: cannot be read as {kind.upper()}: {detail}") from exc
+
+
+def _is_empty(con: BaseBackend, path: str) -> bool:
+    """A file of no bytes (the engines differ on one: DuckDB fails, Spark reads no columns), local or at a URI
+    that Spark reads."""
+    if scheme(path) is None:
+        return Path(path).is_file() and Path(path).stat().st_size == 0
+    if con.name == "pyspark":
+        from retain.spark import status
+
+        found = status(con._session, path)  # type: ignore[attr-defined]
+        return found is not None and not found.is_dir and found.length == 0
+    return False
 
 
 def _quoted(text: str) -> str:
