@@ -19,6 +19,7 @@ from models.scoring import FeatureBlock, Scorer, score
 from retain import engine
 from retain.errors import RetainError
 from retain.ingest import DataSet
+from retain.location import Location, output_dir
 from retain.settings import Settings
 
 
@@ -31,9 +32,11 @@ def score_frame(scorer: Scorer, features: pd.DataFrame) -> pd.DataFrame:
     return scores
 
 
-def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, scored_at: dt.datetime,
+def score_all(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.date, scored_at: dt.datetime,
               progress: Callable[[str], None] | None = None) -> tuple[Path, BatchInfo]:
-    """Score every customer known at `as_of` on the configured engine and swap the new batch in."""
+    """Score every customer known at `as_of` on the configured engine and swap the new batch in (the score
+    store is beside the data, so `data_dir` must be local or file://)."""
+    store = store_dir(output_dir(data_dir, "the score batch"))
     say = progress or (lambda message: None)
     say("computing features")
     config = FeatureConfig.from_settings(settings)
@@ -63,4 +66,4 @@ def score_all(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
                      scored_at=scored_at.isoformat(), customers=len(scores), churn_model_version=scorer.churn_version,
                      clv_model_version=scorer.clv_version)
     say("writing the batch")
-    return write_batch(scores, info, store_dir(data_dir)), info
+    return write_batch(scores, info, store), info

@@ -64,28 +64,34 @@ def _words(render: Callable[[float, str], str], missing: str = wording.NO_CONTAC
 
 
 def effort_features(contacts: ir.Table, cases: ir.Table, cutoff: Cutoff, windows: Sequence[int]) -> ir.Table:
-    """One row per customer with a contact at or before the cutoff (see `features.contacts`)."""
+    """One row per customer with a contact at or before the cutoff (see `features.contacts`).
+
+    Cases in a window are counted from `cases`, not as a distinct count of contacts' case ids: a case has a
+    contact in the last w days exactly when its latest contact (all are known at the cutoff) is in them. The
+    result is the same, and DuckDB cannot spill a grouped aggregate that mixes DISTINCT with other aggregates
+    (it ran out of a 64 MB memory limit that the rest of the query stays within)."""
     per_contact = contacts.group_by("customer_id").aggregate(
         **{name: expr for w in windows for name, expr in _contact_windows(contacts, cutoff, w).items()}
     )
     per_case = cases.group_by("customer_id").aggregate(**{
-        f"many_contact_case_share_{w}d": (cases.contacts >= MANY_CONTACTS)
-        .cast("float64").mean(where=cutoff.within(cases.last_contact_at, w))
-        for w in windows
+        name: expr for w in windows for name, expr in {
+            f"cases_{w}d": cases.count(where=cutoff.within(cases.last_contact_at, w)),
+            f"many_contact_case_share_{w}d": (cases.contacts >= MANY_CONTACTS)
+            .cast("float64").mean(where=cutoff.within(cases.last_contact_at, w)),
+        }.items()
     })
     ces_last = latest_value(contacts, "ces_known", "ces_last")
-    return (per_contact.left_join(per_case, "customer_id").drop("customer_id_right")
-            .left_join(ces_last, "customer_id").drop("customer_id_right"))
+    joined = (per_contact.left_join(per_case, "customer_id").drop("customer_id_right")
+              .left_join(ces_last, "customer_id").drop("customer_id_right"))
+    return joined.mutate(**{
+        f"contacts_per_case_{w}d": joined[f"contacts_{w}d"].cast("float64")
+        / joined[f"cases_{w}d"].nullif(0).cast("float64") for w in windows})
 
 
 def _contact_windows(c: ir.Table, cutoff: Cutoff, w: int) -> dict[str, ir.Value]:
     inside = cutoff.within(c.opened_at, w)
-    contacts = c.count(where=inside)
-    cases = c.case_id.nunique(where=inside)
     return {
-        f"contacts_{w}d": contacts,
-        f"cases_{w}d": cases,
-        f"contacts_per_case_{w}d": contacts.cast("float64") / cases.nullif(0).cast("float64"),
+        f"contacts_{w}d": c.count(where=inside),
         f"repeat_contacts_{w}d": c.count(where=inside & c.is_repeat),
         f"transfers_{w}d": c.transfers.sum(where=inside).fill_null(0),
         f"transfers_per_contact_{w}d": c.transfers.cast("float64").mean(where=inside),

@@ -26,7 +26,7 @@ from pandas.util import hash_pandas_object
 from features.sentiment import Progress, score_texts
 from retain.storage import write_table
 
-__all__ = ["CACHE_COLUMNS", "SentimentStats", "cache_path", "score_interactions", "text_hash"]
+__all__ = ["CACHE_COLUMNS", "MISSING_TEXT_HASH", "SentimentStats", "cache_path", "score_interactions", "text_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,20 @@ def cache_path(data_dir: Path) -> Path:
     return Path(data_dir) / CACHE_DIR / CACHE_FILE
 
 
-def text_hash(texts: pd.Series) -> np.ndarray:
-    """A stable 64-bit hash per text (SipHash with pandas' fixed key; missing text hashes alike).
+MISSING_TEXT_HASH = np.uint64(8797507695747952849)
+"""The hash of a missing text, whatever marks it missing. pandas hashes its missing markers differently (None,
+NaN and pd.NA give three values), and the marker follows the container: the `str` dtype of Arrow strings read
+into pandas 3 holds NaN, a `string` column pd.NA, an object column None or NaN. This is pandas' value for pd.NA
+in a `string` column, the one the caches already written by Spark hold."""
 
-    Same value for object, str and string dtypes; categorize=False because texts are mostly distinct.
-    """
-    return hash_pandas_object(pd.Series(texts, copy=False), index=False, categorize=False).to_numpy()
+
+def text_hash(texts: pd.Series) -> np.ndarray:
+    """A stable 64-bit hash per text (SipHash with pandas' fixed key), the same for object, str and string
+    dtypes: every missing text gets `MISSING_TEXT_HASH`. categorize=False because texts are mostly distinct."""
+    texts = pd.Series(texts, copy=False)
+    hashes = hash_pandas_object(texts, index=False, categorize=False).to_numpy(copy=True)
+    hashes[texts.isna().to_numpy()] = MISSING_TEXT_HASH
+    return hashes
 
 
 def empty_cache() -> pd.DataFrame:

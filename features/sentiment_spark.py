@@ -38,10 +38,9 @@ SCORED_SCHEMA = "interaction_id string, customer_id string, opened_at timestamp,
 
 
 def _with_hash(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """On the executors: each interaction's text hash as the embedded path computes it (over the contract's
-    `string` dtype: a missing text hashes differently as None in an object column), as signed bits."""
+    """On the executors: each interaction's text hash as the embedded path computes it, as signed bits."""
     for batch in batches:
-        yield batch.assign(text_hash=text_hash(batch["text"].astype("string")).view(np.int64))
+        yield batch.assign(text_hash=text_hash(batch["text"]).view(np.int64))
 
 
 def _vader(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -20,6 +20,7 @@ from features import io
 from features.build import FeatureConfig, build_features
 from retain.engine import is_spark
 from retain.ingest import DataSet
+from retain.location import Location, local_dir, output_dir
 
 Progress = Callable[[str, int, int], None]
 
@@ -41,26 +42,27 @@ class FeatureSources:
                               self.scored_interactions)
 
 
-def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with_sentiment: bool = True,
+def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Location | None, with_sentiment: bool = True,
                     progress: Progress | None = None) -> FeatureSources:
-    """Register the tables and score every interaction's text once, through the cache beside `data_dir`
-    (no cache when it is None)."""
+    """Register the tables and score every interaction's text once, through the cache beside `data_dir` (no
+    cache when it is None, or a URI this process cannot write to, like hdfs://)."""
     customers, transactions, interactions = io.register(con, data)
     if not with_sentiment:
         return FeatureSources(con, customers, transactions, interactions, None)
     from features.sentiment_cache import cache_path, score_interactions
 
+    local = local_dir(data_dir) if data_dir is not None else None
+    cache = cache_path(local) if local is not None else None
     if is_spark(con):  # VADER on the executors, through the same cache
         from features.sentiment_spark import score_on_spark
 
-        scored_table, spark_stats = score_on_spark(con, interactions,
-                                                   cache_path(data_dir) if data_dir is not None else None)
+        scored_table, spark_stats = score_on_spark(con, interactions, cache)
         return FeatureSources(con, customers, transactions, interactions, scored_table, spark_stats.scored_now,
                               spark_stats.from_cache)
 
     texts = io.to_frame(con, interactions.select("interaction_id", "text"))  # VADER runs in Python
     scores, stats = score_interactions(
-        texts, cache_path(data_dir) if data_dir is not None else None,
+        texts, cache,
         progress=(lambda done, total: progress("sentiment", done, total)) if progress else None,
     )
     scored_ids = io.register_frame(con, "interaction_sentiment", scores.astype(
@@ -71,10 +73,12 @@ def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with
                           stats.from_cache)
 
 
-def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: FeatureConfig, out: Path | None,
+def write_snapshot(data: DataSet, data_dir: Location, as_of: dt.date, config: FeatureConfig, out: Path | None,
                    with_sentiment: bool = True, progress: Progress | None = None) -> tuple[Path, FeatureSources, int]:
     """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
+    if out is None:
+        out = io.default_output(output_dir(data_dir, "the feature table (or give --out)"), as_of)
     con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
-    path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
+    path = io.write_features(con, sources.features_at(as_of, config), out)
     return path, sources, pq.read_metadata(path).num_rows

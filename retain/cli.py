@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from retain.errors import RetainError
+from retain.location import Location, parse
 from retain.terminal import Output
 
 if TYPE_CHECKING:  # imported where used: `retain --help` loads no engine or ML library
@@ -32,8 +33,11 @@ console = Output()
 errors = Output(stderr=True)
 MAX_PROBLEMS_SHOWN = 50
 
-DataDir = Annotated[Path | None, typer.Argument(help="Folder with customers/transactions/interactions files.")]
+DataDir = Annotated[str | None, typer.Argument(
+    help="Folder with customers/transactions/interactions files; on Spark any URI it reads (hdfs://, s3a://).")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Data folder (default: settings data dir).")]
+InputOption = Annotated[str | None, typer.Option(
+    "--data", help="Data folder (default: settings data dir); on Spark any URI it reads (hdfs://, s3a://).")]
 EngineOption = Annotated[str | None, typer.Option(
     "--engine", help="duckdb (embedded, default) or spark (settings: RETAIN_ENGINE).")]
 SparkConfOption = Annotated[list[str] | None, typer.Option(
@@ -103,7 +107,7 @@ def _print_problems(problems: list[Problem], total: int,
             errors.print(f"  {file}, column '{column}': {rule}: {count:,}", markup=False, highlight=False)
 
 
-def load_checked(data_dir: Path, quarantine: Path | None, report: Path | None = None,
+def load_checked(data_dir: Location, quarantine: Path | None, report: Path | None = None,
                  con: BaseBackend | None = None) -> DataSet:
     """The check every command starts with: refuse bad data with a full report, or quarantine bad rows."""
     from retain.ingest import ValidationFailed, load
@@ -188,10 +192,10 @@ def validate(
 
     settings = _settings(engine, spark_conf)
     con = _connect(settings)
-    data_dir = data_dir or settings.data_dir
-    data = load_checked(data_dir, quarantine, report, con)
-    summary = summarize(data, read_truth(data_dir))
-    title = f"{escape(str(data_dir))}: valid" + (
+    location = parse(data_dir) if data_dir else settings.data_dir
+    data = load_checked(location, quarantine, report, con)
+    summary = summarize(data, read_truth(location))
+    title = f"{escape(str(location))}: valid" + (
         f" after setting aside {data.set_aside} row(s)" if data.set_aside else "")
     table = Table(title=title, show_header=False)
     for key, value in summary.model_dump().items():
@@ -209,15 +213,15 @@ def contract() -> None:
     typer.echo(contract_markdown())
 
 
-def _inputs(data: Path | None, as_of: str, quarantine: Path | None, engine: str | None = None,
-            spark_conf: list[str] | None = None) -> tuple[Settings, Path, dt.date, DataSet]:
+def _inputs(data: str | None, as_of: str, quarantine: Path | None, engine: str | None = None,
+            spark_conf: list[str] | None = None) -> tuple[Settings, Location, dt.date, DataSet]:
     """What every data command starts with: settings, the engine, the data folder, the cutoff day and the
     checked tables, the cutoff inside the days the tables cover (`retain.span`)."""
     from retain.span import check_as_of
 
     settings = _settings(engine, spark_conf)
     con = _connect(settings)
-    data_dir = data or settings.data_dir
+    data_dir = parse(data) if data else settings.data_dir
     cutoff = _parse_day(as_of, "--as-of")
     dataset = load_checked(data_dir, quarantine, con=con)
     check_as_of(dataset, cutoff)
@@ -234,7 +238,7 @@ def _parse_day(value: str, option: str) -> dt.date:
 @app.command()
 def features(
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day (YYYY-MM-DD): nothing after it is used.")],
-    data: DataOption = None,
+    data: InputOption = None,
     out: Annotated[Path | None, typer.Option(help="Output Parquet (default DATA/features/features_<as_of>).")] = None,
     quarantine: Quarantine = None,
     sentiment: Annotated[bool, typer.Option(help="Score interaction text (cached next to the data).")] = True,
@@ -320,7 +324,7 @@ def import_cdnow(
 @app.command()
 def train(
     as_of: Annotated[str, typer.Option("--as-of", help="Last day of data to learn from (YYYY-MM-DD).")],
-    data: DataOption = None,
+    data: InputOption = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: settings).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote to champion even if not better.")] = False,
     quarantine: Quarantine = None,
@@ -446,7 +450,7 @@ def _print_runs(title: str, headers: list[str], rows: list[list[str]], numeric: 
 @app.command()
 def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day of the features (YYYY-MM-DD).")],
-    data: DataOption = None,
+    data: InputOption = None,
     top: Annotated[int, typer.Option(help="How many of the at-risk list to print.")] = 10,
     quarantine: Quarantine = None,
     engine: EngineOption = None,
@@ -493,7 +497,7 @@ def _print_at_risk(path: Path, top: int) -> None:
 @app.command("evaluate-actions")
 def evaluate_actions(
     as_of: Annotated[str, typer.Option("--as-of", help="Cutoff day (YYYY-MM-DD): score at it, replay from it.")],
-    data: DataOption = None,
+    data: InputOption = None,
     replicates: Annotated[int, typer.Option(min=1, help="Futures replayed per customer and averaged.")] = 10,
     quarantine: Quarantine = None,
 ) -> None:
@@ -600,8 +604,14 @@ def main() -> None:
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise SystemExit(2) from None
     except Exception as error:
+        import duckdb
         from pydantic import ValidationError
 
+        if isinstance(error, duckdb.OutOfMemoryException):  # the data outgrew RETAIN_DUCKDB_MEMORY_LIMIT
+            detail = str(error).strip().splitlines()[0]
+            errors.print(f"[red]error:[/red] {escape(detail)}: raise RETAIN_DUCKDB_MEMORY_LIMIT, or lower "
+                         "RETAIN_DUCKDB_THREADS (each thread holds its own buffers)")
+            raise SystemExit(1) from None
         if not isinstance(error, ValidationError) or error.title != "Settings":  # a bad RETAIN_* variable or
             raise  # .env entry is a user mistake too; anything else is not
         errors.print(f"[red]error:[/red] invalid setting: {escape(str(error))}")

@@ -7,6 +7,9 @@ and writing results lives here (and Spark's session in `retain.spark`).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,34 +22,39 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field
 
+from retain.errors import RetainError
+from retain.settings import DuckdbMemory, Settings
 from retain.storage import atomic_write
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
-
-    from retain.settings import Settings
 
 Engine = Literal["duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
 
 
 class EngineConfig(BaseModel):
-    """Which engine, and for Spark the master URL and extra configuration (taken from `Settings`)."""
+    """Which engine; for DuckDB its memory limit, for Spark the master URL and extra configuration (taken from
+    `Settings`)."""
 
     model_config = ConfigDict(frozen=True)
 
     engine: Engine = "duckdb"
+    duckdb_memory_limit: DuckdbMemory | None = None
+    duckdb_threads: int | None = Field(default=None, gt=0)
     spark_master: str = "local[*]"
     spark_conf: Mapping[str, str] = Field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineConfig:
-        return cls(engine=settings.engine, spark_master=settings.spark_master, spark_conf=settings.spark_conf)
+        return cls(engine=settings.engine, duckdb_memory_limit=settings.duckdb_memory_limit,
+                   duckdb_threads=settings.duckdb_threads, spark_master=settings.spark_master,
+                   spark_conf=settings.spark_conf)
 
 
 def connect(config: Settings | EngineConfig | None = None, threads: int | None = None) -> BaseBackend:
-    """An ibis connection to the configured engine: an in-memory DuckDB (`threads` caps its threads), or the
-    process's Spark session (`retain.spark`)."""
+    """An ibis connection to the configured engine: an in-memory DuckDB (`duckdb_connection`; `threads`, when
+    given, instead of the configured threads), or the process's Spark session (`retain.spark`)."""
     if config is None:
         config = EngineConfig()
     elif not isinstance(config, EngineConfig):
@@ -56,9 +64,23 @@ def connect(config: Settings | EngineConfig | None = None, threads: int | None =
 
         session = spark.session(config.spark_master, dict(config.spark_conf))  # says what is missing, first
         return ibis.pyspark.connect(session)
-    con = ibis.duckdb.connect()
-    if threads:
-        con.raw_sql(f"SET threads TO {int(threads)}")
+    return duckdb_connection(config.duckdb_memory_limit, threads or config.duckdb_threads)
+
+
+def duckdb_connection(memory_limit: str | None = None, threads: int | None = None) -> BaseBackend:
+    """An in-memory DuckDB that works out of core: past `memory_limit` (DuckDB's default: 80% of RAM) it spills
+    to a folder of its own under the system's temporary folder, removed with the connection. Without one,
+    DuckDB would spill into `./.tmp` of whatever the current directory is."""
+    spill = tempfile.mkdtemp(prefix="retain-duckdb-spill-")
+    settings = {"temp_directory": spill, **({"memory_limit": memory_limit} if memory_limit else {}),
+                **({"threads": int(threads)} if threads else {})}
+    try:
+        con = ibis.duckdb.connect(**settings)
+    except Exception as error:  # a value the settings' check let through but DuckDB refuses
+        shutil.rmtree(spill, ignore_errors=True)
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RetainError(f"DuckDB refused its settings {settings}: {detail}") from None
+    weakref.finalize(con, shutil.rmtree, spill, ignore_errors=True)
     return con
 
 

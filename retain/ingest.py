@@ -17,10 +17,12 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel
 
 from retain.contract import TABLES, TableSpec
+from retain.engine import connect, is_spark
 from retain.errors import RetainError
+from retain.location import Location, child, local_dir, scheme
 from retain.raw import ROW, read_raw_table
 from retain.rules import CLOSED_BEFORE_OPENED, UNKNOWN_CUSTOMER, CheckedTable, checked_table
-from retain.storage import find_table
+from retain.storage import TABLE_SUFFIXES, find_table
 
 __all__ = ["CLOSED_BEFORE_OPENED", "MAX_PROBLEMS_LISTED", "UNKNOWN_CUSTOMER", "DataSet", "Problem", "TableCheck",
            "ValidationFailed", "as_table", "check_table", "from_frames", "load"]
@@ -152,19 +154,28 @@ def as_table(frame: pd.DataFrame | ir.Table) -> ir.Table:
 def from_frames(customers: pd.DataFrame, transactions: pd.DataFrame, interactions: pd.DataFrame,
                 con: BaseBackend | None = None) -> DataSet:
     """A DataSet of small frames that already have the contract's types (tests, notebooks), on `con`."""
-    con = con or ibis.duckdb.connect()
+    con = con or connect()
     tables = [con.create_table(f"_retain_frame_{name}", frame, temp=True, overwrite=True)
               for name, frame in (("customers", customers), ("transactions", transactions),
                                   ("interactions", interactions))]
     return DataSet(con, *tables)
 
 
-def table_paths(data_dir: Path) -> dict[str, Path]:
-    """The file of each input table in `data_dir`."""
+def table_paths(data_dir: Location, con: BaseBackend | None = None) -> dict[str, Location]:
+    """The file of each input table in `data_dir`: a local folder, or a URI that Spark (`con`) reads as it is
+    (DuckDB reads local files, `file://` URIs included)."""
+    if scheme(data_dir) is not None:
+        if con is not None and is_spark(con):
+            return _spark_table_paths(con, str(data_dir))
+        local = local_dir(data_dir)
+        if local is None:
+            raise RetainError(f"{data_dir}: the duckdb engine reads local files (a folder, or a file:// URI); "
+                              f"read {scheme(data_dir)}:// data with --engine spark")
+        data_dir = local
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise RetainError(f"{data_dir}: data folder not found")
-    paths = {}
+    paths: dict[str, Location] = {}
     for spec in TABLES:
         path = find_table(data_dir, spec.name)
         if path is None:
@@ -173,15 +184,34 @@ def table_paths(data_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def load(data_dir: Path, quarantine_dir: Path | None = None, con: BaseBackend | None = None) -> DataSet:
-    """Read and check the three tables in `data_dir` with the engine `con` (default: a new in-memory DuckDB).
+def _spark_table_paths(con: BaseBackend, data_dir: str) -> dict[str, Location]:
+    """`table_paths` of a URI, the contract's file names looked up through Hadoop's file system."""
+    from retain.spark import status
+
+    session = con._session  # type: ignore[attr-defined]
+    folder = status(session, data_dir)
+    if folder is None or not folder.is_dir:
+        raise RetainError(f"{data_dir}: data folder not found")
+    paths: dict[str, Location] = {}
+    for spec in TABLES:
+        candidates = [child(data_dir, spec.name + suffix) for suffix in TABLE_SUFFIXES]
+        found = next((uri for uri in candidates if status(session, str(uri)) is not None), None)
+        if found is None:
+            raise RetainError(f"{data_dir}: no {spec.name}.parquet or {spec.name}.csv")
+        paths[spec.name] = found
+    return paths
+
+
+def load(data_dir: Location, quarantine_dir: Path | None = None, con: BaseBackend | None = None) -> DataSet:
+    """Read and check the three tables in `data_dir` (a folder, or a URI on Spark: `table_paths`) with the engine
+    `con` (default: a new in-memory DuckDB from `retain.engine.connect`).
 
     Without `quarantine_dir`, any problem raises `ValidationFailed`. With it, bad rows are written there (one
     CSV per table, the raw row with its number and a `problems` column) and the good rows are returned.
     """
-    paths = table_paths(data_dir)
     if con is None:
-        con = ibis.duckdb.connect()
+        con = connect()
+    paths = table_paths(data_dir, con)
     customers_spec, *event_specs = TABLES
     checks = {customers_spec.name: check_table(con, customers_spec, paths[customers_spec.name])}
     customers_check = checks[customers_spec.name]

@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from retain.errors import RetainError
+from retain.location import scheme
 
 ROW = "_row"
 _names = itertools.count()
@@ -31,7 +32,7 @@ def read_raw_table(con: BaseBackend, path: Path | str) -> ir.Table:
     engine cannot read it."""
     text = str(path)
     kind = "csv" if text.endswith(".csv") else "parquet"
-    if "://" not in text and Path(text).is_file() and Path(text).stat().st_size == 0:  # engines differ here
+    if _is_empty(con, text):
         raise RetainError(f"{text}: cannot be read as {kind.upper()}: the file is empty")
     try:
         if con.name == "duckdb":
@@ -49,15 +50,31 @@ def read_raw_table(con: BaseBackend, path: Path | str) -> ir.Table:
         raise RetainError(f"{text}: cannot be read as {kind.upper()}: {detail}") from exc
 
 
+def _is_empty(con: BaseBackend, path: str) -> bool:
+    """A file of no bytes (the engines differ on one: DuckDB fails, Spark reads no columns), local or at a URI
+    that Spark reads."""
+    if scheme(path) is None:
+        return Path(path).is_file() and Path(path).stat().st_size == 0
+    if con.name == "pyspark":
+        from retain.spark import status
+
+        found = status(con._session, path)  # type: ignore[attr-defined]
+        return found is not None and not found.is_dir and found.length == 0
+    return False
+
+
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 def _duckdb_csv(con: BaseBackend, path: str) -> ir.Table:
+    """Short rows padded with nulls, as Spark does. DuckDB's parallel reader refuses padding in a file with a
+    line break inside a quoted cell (customers' texts have them), so the file is read by one thread: 0.95 s
+    instead of 0.89 s for the 80 MB of a 60,000-customer sample."""
     name = f"_retain_raw_{next(_names)}"
     con.raw_sql(  # type: ignore[attr-defined]
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_csv({_quoted(path)}, header=true, "
-        "all_varchar=true, delim=',', quote='\"', escape='\"', null_padding=true)")
+        "all_varchar=true, delim=',', quote='\"', escape='\"', null_padding=true, parallel=false)")
     return _duckdb_view(con, f"SELECT rowid + 1 AS {ROW}, * FROM {name}")
 
 

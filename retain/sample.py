@@ -7,6 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
+from retain.location import Location, local_dir
 from retain.simulate import SampleData
 from retain.storage import write_table
 
@@ -31,7 +32,10 @@ def write_sample(sample: SampleData, out: Path, table_format: Literal["parquet",
     return written
 
 
-def read_truth(data_dir: Path) -> pd.DataFrame | None:
-    """The ground truth next to simulated data, or None for real data."""
-    path = Path(data_dir) / TRUTH_FILE
+def read_truth(data_dir: Location) -> pd.DataFrame | None:
+    """The ground truth next to simulated data, or None for real data (or data at a URI: real data)."""
+    local = local_dir(data_dir)
+    if local is None:
+        return None
+    path = local / TRUTH_FILE
     return pd.read_parquet(path) if path.is_file() else None

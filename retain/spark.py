@@ -25,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from retain.errors import RetainError
 
@@ -134,3 +134,33 @@ def _quiet_python_logs() -> None:
 def literal_path(path: Path | str) -> str:
     """`path` for Spark's readers, which expand glob characters: a folder named `run[2]` is not a pattern."""
     return re.sub(r"([\[\]{}*?\\])", r"\\\1", str(path))
+
+
+class Status(NamedTuple):
+    """What a URI names, as Hadoop's file system for its scheme sees it."""
+
+    is_dir: bool
+    length: int
+
+
+def status(session: SparkSession, uri: str) -> Status | None:
+    """Whether `uri` names a folder or a file (and its length), None if nothing is there. Asked of Hadoop's
+    `FileSystem` through the JVM, so any scheme Spark reads works (hdfs://, s3a://, file://, ...); an unknown
+    scheme or an unreachable host is an `EngineUnavailable` with Hadoop's own message."""
+    jvm: Any = session._jvm
+    try:
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        system = path.getFileSystem(session._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        if not system.exists(path):
+            return None
+        found = system.getFileStatus(path)
+        return Status(bool(found.isDirectory()), int(found.getLen()))
+    except Exception as error:
+        raise EngineUnavailable(f"{uri}: Spark cannot reach it: {_java_message(error)}") from None
+
+
+def _java_message(error: BaseException) -> str:
+    """The Java exception's own message (`java.io.IOException: No FileSystem for scheme ...`), not py4j's
+    `An error occurred while calling o42.exists`."""
+    java = getattr(error, "java_exception", None)
+    return str(java.toString()) if java is not None else _first_line(error)

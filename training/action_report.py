@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,6 +22,7 @@ from models.scoring import FeatureBlock, score
 from retain.actions import ACTION_NAMES
 from retain.errors import RetainError
 from retain.ingest import DataSet
+from retain.location import Location
 from retain.replay import DAYS_PER_MONTH, Horizons, replay_actions
 from retain.sample import TRUTH_FILE
 from retain.settings import Settings
@@ -59,7 +59,7 @@ class ActionReport:
     clv_version: str
 
 
-def evaluate_actions(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date,
+def evaluate_actions(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.date,
                      truth: pd.DataFrame | None, progress: Callable[[str], None] | None = None,
                      replicates: int = REPLICATES) -> ActionReport:
     """Score at `as_of`, replay the simulated future (`replicates` times, averaged), compare the rankings, log

@@ -26,6 +26,7 @@ from models.population import TierThresholds
 from models.pyfunc import ChurnPyfunc, ClvPyfunc
 from retain.errors import RetainError
 from retain.ingest import DataSet
+from retain.location import Location, scheme
 from retain.reference import best_achievable_churn_probability, clairvoyant_churn_probability
 from retain.settings import Settings
 from training import tracking
@@ -108,7 +109,7 @@ def _too_little_history(data: DataSet, plan: CutoffPlan, as_of: dt.date) -> str:
             "later, or fewer or closer training cutoffs (RETAIN_TRAINING_CUTOFFS, RETAIN_CUTOFF_STEP_DAYS)")
 
 
-def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, truth: pd.DataFrame | None,
+def train(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.date, truth: pd.DataFrame | None,
           force: bool = False, progress: Progress | None = None,
           churn_params: ChurnParams | None = None) -> TrainReport:
     """Train, evaluate, track and (maybe) promote both models as of `as_of` (`churn_params`: XGBoost
@@ -175,7 +176,7 @@ def train(settings: Settings, data: DataSet, data_dir: Path, as_of: dt.date, tru
             "interactions": str(rows["interactions"])}
     say("logging to MLflow")
     with tracking.run(experiment_id, f"train@{as_of.isoformat()}", tags) as run_id:
-        tracking.log_lineage(lineage, str(Path(data_dir).resolve()))
+        tracking.log_lineage(lineage, str(data_dir if scheme(data_dir) else Path(data_dir).resolve()))
         tracking.log_params({
             "as_of": as_of, "horizon_days": settings.churn_horizon_days,
             "cutoffs_train": ",".join(day.isoformat() for day in plan.train),

@@ -22,7 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from features import sentiment_cache
 from features.cutoff import Cutoff
 from features.sentiment import NEGATIVE_AT, catalogue, score_texts, sentiment_features
-from features.sentiment_cache import SentimentStats, cache_path, load_cache, score_interactions
+from features.sentiment_cache import (
+    MISSING_TEXT_HASH,
+    SentimentStats,
+    cache_path,
+    load_cache,
+    score_interactions,
+    text_hash,
+)
 from retain.simulate import SampleData
 from tests.features.conftest import run
 
@@ -346,6 +353,37 @@ def test_a_damaged_or_foreign_cache_is_ignored(log: pd.DataFrame, tmp_path: Path
     pd.DataFrame({"interaction_id": ["x"], "text_hash": np.array([1], dtype="uint64"),
                   "sentiment": [0.5]}).to_parquet(path)  # no scorer stamp: another tool's file
     assert load_cache(path).empty
+
+
+@pytest.mark.parametrize("texts", [
+    pd.Series(["ok", None, ""], dtype="str"),  # Arrow strings read into pandas 3 (the embedded path): NaN
+    pd.Series(["ok", None, ""], dtype="string"),  # pd.NA
+    pd.Series(["ok", None, ""], dtype=object),
+    pd.Series(["ok", math.nan, ""], dtype=object),
+    pd.Series(["ok", pd.NA, ""], dtype=object),
+    pd.Series(["ok", None, ""], dtype=pd.ArrowDtype(pa.large_string())),
+], ids=["str", "string", "object-None", "object-NaN", "object-NA", "arrow"])
+def test_a_text_hashes_alike_in_every_container(texts: pd.Series) -> None:
+    """The cache key must not depend on how an engine's reader hands the texts to pandas: a missing text
+    hashed as NaN on one path and as pd.NA on the other made DuckDB re-score every missing text Spark cached."""
+    assert text_hash(texts).tolist() == text_hash(pd.Series(["ok", None, ""], dtype="string")).tolist()
+    assert text_hash(texts)[1] == MISSING_TEXT_HASH != text_hash(texts)[2]  # missing is not the empty text
+
+
+def test_the_missing_text_hash_is_pandas_hash_of_a_missing_string() -> None:
+    """What caches already written hold; a pandas release that hashes pd.NA otherwise shows up here."""
+    from pandas.util import hash_pandas_object
+
+    missing = pd.Series([pd.NA], dtype="string")
+    assert hash_pandas_object(missing, index=False, categorize=False).iloc[0] == MISSING_TEXT_HASH
+
+
+def test_a_cache_keyed_from_one_container_is_reused_from_another(log: pd.DataFrame, tmp_path: Path) -> None:
+    path = cache_path(tmp_path)
+    score_interactions(log.astype({"text": "string"}), path)  # as Spark's executors see the texts
+    _, stats = score_interactions(log.astype({"text": "str"}), path)  # as the embedded path reads them
+    assert log["text"].isna().sum() > 0
+    assert stats.scored_now == 0 and stats.from_cache == len(log)
 
 
 def test_no_interactions_or_no_text_column(tmp_path: Path) -> None:

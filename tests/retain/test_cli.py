@@ -219,6 +219,24 @@ def test_bad_setting_is_a_clean_error(run_main) -> None:
     assert "invalid setting" in err and "seed" in err
 
 
+def test_a_bad_duckdb_memory_limit_is_a_clean_error(run_main, generated: Path) -> None:
+    code, _, err = run_main("validate", generated, RETAIN_DUCKDB_MEMORY_LIMIT="lots")
+
+    assert code == 2
+    assert "invalid setting" in err and "duckdb_memory_limit" in err and "'lots' is not a memory size" in err
+
+
+def test_running_out_of_the_duckdb_memory_limit_says_which_settings_help(run_main, generated: Path,
+                                                                         tmp_path: Path) -> None:
+    last_day = _event_days(generated)[1]
+    code, out, err = run_main("features", "--data", generated, "--as-of", last_day, "--out",
+                              tmp_path / "features.parquet", RETAIN_DUCKDB_MEMORY_LIMIT="16MB")
+
+    assert code == 1, out + err
+    assert "Out of Memory" in err and "raise RETAIN_DUCKDB_MEMORY_LIMIT" in err
+    assert "Traceback" not in out + err
+
+
 def test_contract_command_prints_the_readme_tables(run_main) -> None:
     code, out, _ = run_main("contract")
 

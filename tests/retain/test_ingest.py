@@ -211,6 +211,18 @@ def test_survey_score_out_of_range(write_data, frames, column: str, value: str, 
     assert len(problems) == 1
 
 
+def test_a_text_with_line_breaks_and_quotes_in_a_csv_cell_loads_and_rows_count_records(write_data, frames) -> None:
+    """Customers' words span lines; the row of a later problem is still the record's number, not its line."""
+    words = 'Called twice.\nStill "broken",\r\nplease fix'
+    frames["interactions"].loc[0, "text"] = words
+    problems = corrupt_csv(write_data, frames, "interactions", 1, "ces", "8")
+
+    assert_reported(problems, "interactions.csv", 2, "ces", "must be <= 7")
+    frames["interactions"].loc[1, "ces"] = "7"
+    data = load(write_data(frames))
+    assert data.interactions.to_pandas()["text"].iloc[0] == words
+
+
 @pytest.mark.parametrize("value", ["fax", "sms", "e-mail"])
 def test_channel_not_in_allowed_set(write_data, frames, value: str) -> None:
     problems = corrupt_csv(write_data, frames, "interactions", 2, "channel", value)

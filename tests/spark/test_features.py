@@ -69,9 +69,6 @@ def test_the_written_table_is_the_same_file(written: dict) -> None:
     assert spark_sources.texts_scored == duck_sources.texts_scored > 0  # VADER ran on the executors
 
 
-@pytest.mark.xfail(reason="on a clean clone DuckDB re-scored 220 of the texts Spark cached (the cache key of "
-                          "some rows differs between the engines since engine-side ingest); open: issue 14 note",
-                   strict=False)
 def test_spark_extends_the_cache_the_embedded_path_reads(written: dict) -> None:
     """Spark wrote the cache from scratch; DuckDB then scored nothing (ids and text hashes match, missing
     texts included) and computed the same table."""
