@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -35,16 +35,35 @@ class FeatureSources:
     scored_interactions: ir.Table | None
     texts_scored: int = 0
     texts_from_cache: int = 0
+    kept: dict[tuple[dt.date, FeatureConfig], ir.Table] = field(default_factory=dict)
 
-    def features_at(self, as_of: dt.date, config: FeatureConfig) -> ir.Table:
-        return build_features(self.customers, self.transactions, self.interactions, as_of, config,
-                              self.scored_interactions)
+    def features_at(self, as_of: dt.date, config: FeatureConfig, keep: bool = False) -> ir.Table:
+        """The feature table at `as_of`. With `keep`, the engine computes it once and keeps it (a temporary
+        table, or Spark's cache), and a later `keep` call for the same cutoff gets the kept table: writing the
+        snapshot and scoring in one process compute the features once."""
+        if (as_of, config) in self.kept:
+            return self.kept[as_of, config]
+        table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
+                               self.scored_interactions)
+        if keep:
+            table = self.kept.setdefault((as_of, config), table.cache())
+        return table
 
 
 def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Path | None, with_sentiment: bool = True,
                     progress: Progress | None = None) -> FeatureSources:
     """Register the tables and score every interaction's text once, through the cache beside `data_dir`
-    (no cache when it is None)."""
+    (no cache when it is None). Done once per data set: a second call with the same arguments (the score after
+    the snapshot in one process) gets the same sources."""
+    key = ("feature sources", data_dir, with_sentiment)
+    if key not in data.derived:
+        data.derived[key] = _prepare(con, data, data_dir, with_sentiment, progress)
+    sources: FeatureSources = data.derived[key]
+    return sources
+
+
+def _prepare(con: BaseBackend, data: DataSet, data_dir: Path | None, with_sentiment: bool,
+             progress: Progress | None) -> FeatureSources:
     customers, transactions, interactions = io.register(con, data)
     if not with_sentiment:
         return FeatureSources(con, customers, transactions, interactions, None)
@@ -76,5 +95,6 @@ def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: Featur
     """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
     con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
-    path = io.write_features(con, sources.features_at(as_of, config), out or io.default_output(data_dir, as_of))
+    table = sources.features_at(as_of, config, keep=True)  # kept: a score in the same process reuses it
+    path = io.write_features(con, table, out or io.default_output(data_dir, as_of))
     return path, sources, pq.read_metadata(path).num_rows

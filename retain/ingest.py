@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -70,6 +71,8 @@ class DataSet:
     transactions: ir.Table
     interactions: ir.Table
     checks: dict[str, TableCheck] = field(default_factory=dict)
+    derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What later steps of one process computed from these tables once and reuse (`features.snapshot`)."""
 
     @property
     def problems(self) -> list[Problem]:
