@@ -38,9 +38,9 @@ class FeatureSources:
     kept: dict[tuple[dt.date, FeatureConfig], ir.Table] = field(default_factory=dict)
 
     def features_at(self, as_of: dt.date, config: FeatureConfig, keep: bool = False) -> ir.Table:
-        """The feature table at `as_of`. With `keep`, the engine computes it once and keeps it (a temporary
-        table, or Spark's cache), and a later `keep` call for the same cutoff gets the kept table: writing the
-        snapshot and scoring in one process compute the features once."""
+        """The feature table at `as_of`. With `keep`, the engine computes it once and keeps it (Spark's cache, or
+        a temporary table), and a later call for the same cutoff gets the kept table, as it gets the snapshot
+        `write_snapshot` wrote: writing the snapshot and scoring in one process compute the features once."""
         if (as_of, config) in self.kept:
             return self.kept[as_of, config]
         table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
@@ -95,6 +95,9 @@ def write_snapshot(data: DataSet, data_dir: Path, as_of: dt.date, config: Featur
     """Compute the features at `as_of` and write them atomically as Parquet: (path, sources, row count)."""
     con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
-    table = sources.features_at(as_of, config, keep=True)  # kept: a score in the same process reuses it
+    spark = is_spark(con)
+    table = sources.features_at(as_of, config, keep=spark)  # Spark: computed once into its cache, written from it
     path = io.write_features(con, table, out or io.default_output(data_dir, as_of))
+    if not spark:  # a score in this process reads the file just written (a DuckDB copy would cost memory)
+        sources.kept.setdefault((as_of, config), con.read_parquet(path))
     return path, sources, pq.read_metadata(path).num_rows
