@@ -9,10 +9,9 @@ stage computed on the same data, as one process running both does). Prints wall 
 run/DuckDB ratio and the peak resident memory of each run's whole process tree (Python, DuckDB, the Spark JVM
 and its Python workers), sampled every 0.2 s.
 
-`--out-of-core` adds a DuckDB run with `SET memory_limit='1GB'` (a spill folder, `preserve_insertion_order` off)
-and a Spark run with `spark.driver.memory=1g` (in local mode the driver's heap is the executors' too), and
-measures what the same three tables take in pandas: read with `retain.storage.read_raw` in a child process and
-held together.
+`--out-of-core` adds a DuckDB run with `SET memory_limit='1GB'` (and a spill folder) and a Spark run with
+`spark.driver.memory=1g` (in local mode the driver's heap is the executors' too), and measures what the same
+three tables take in pandas: read with `retain.storage.read_raw` in a child process and held together.
 
 `--engines` picks the engines (`duckdb`, `spark`, or both, the default); `--keep DIR` keeps the generated data
 and the trained models in DIR and reuses them on a later run with the same `--customers`, `--train-customers`
@@ -67,8 +66,6 @@ def run_chain(data_dir: Path, settings_json: str, memory_limit: str | None) -> d
         spill = data_dir / "duckdb-spill"
         con.raw_sql(f"SET memory_limit = '{memory_limit}'")  # type: ignore[attr-defined]
         con.raw_sql(f"SET temp_directory = '{spill}'")  # type: ignore[attr-defined]
-        # the feature query at 1,000,000 customers ran out of 1 GB with it on (retain sorts where order matters)
-        con.raw_sql("SET preserve_insertion_order = false")  # type: ignore[attr-defined]
     times["engine start"] = time.perf_counter() - started
     started = time.perf_counter()
     data = load_checked(data_dir, None, con=con)
