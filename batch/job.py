@@ -42,7 +42,8 @@ def score_all(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.d
     config = FeatureConfig.from_settings(settings)
     con = data.con
     sources = prepare_sources(con, data, data_dir)
-    table = sources.features_at(as_of, config)
+    # kept by Spark (read for a sample, then scored); the snapshot's own table when `write_snapshot` ran before
+    table = sources.features_at(as_of, config, keep=engine.is_spark(con))
     if engine.is_spark(con):
         from batch.spark_scoring import SparkFeatures
 

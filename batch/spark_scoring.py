@@ -24,13 +24,14 @@ SAMPLE_ROWS = 8
 
 
 class SparkFeatures:
-    """The feature table computed once on Spark (kept by the executors), scored where it lies."""
+    """The feature table, scored where it lies; `table` should be one Spark keeps (`features_at(keep=True)`), or
+    every use recomputes it."""
 
     def __init__(self, con: BaseBackend, table: ir.Table):
         from retain.engine import spark_frame
 
         self._schema = table.schema().to_pyarrow()
-        self._frame = spark_frame(con, table).persist()
+        self._frame = spark_frame(con, table)
         self._context = con._session.sparkContext  # type: ignore[attr-defined]
 
     def head(self, rows: int = SAMPLE_ROWS) -> pd.DataFrame:
@@ -62,4 +63,3 @@ class SparkFeatures:
             return scored.toArrow().to_pandas().astype(sample.dtypes.to_dict())
         finally:
             shared.unpersist()
-            self._frame.unpersist()

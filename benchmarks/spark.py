@@ -1,14 +1,22 @@
 """Benchmark: validate + features + score on embedded DuckDB and on Spark `local[2]`, side by side.
 
-Generates `--customers` customers, trains champion models on the first `--train-customers` of them (DuckDB, a
-temporary MLflow store), then runs the chain once per engine, each in its own process: `validate` (the data
-contract check), `features` (the feature table with sentiment, written as Parquet) and `score` (the batch).
-Prints wall time per stage, the Spark/DuckDB ratio and the peak resident memory of each run's whole process
-tree (Python, DuckDB, the Spark JVM and its Python workers), sampled every 0.2 s.
+Generates `--customers` customers (Parquet), trains champion models on the first `--train-customers` of them
+(DuckDB, a temporary MLflow store), then runs the chain once per engine, each in its own process, as the CLI
+runs it: the engine starts (`retain.engine.connect`), reads and checks the three files itself
+(`retain.cli.load_checked`: no table passes through pandas), writes the feature table with sentiment from an
+empty cache (`features`), and scores every customer (`score`, which reuses the feature table the `features`
+stage computed on the same data, as one process running both does). Prints wall time per stage, the
+run/DuckDB ratio and the peak resident memory of each run's whole process tree (Python, DuckDB, the Spark JVM
+and its Python workers), sampled every 0.2 s.
 
-`--out-of-core` adds a run with `spark.driver.memory=1g`. Today's ingest still reads every table into pandas on
-the driver before either engine starts (issue 14, item 2): until engine-side validation lands, that run shows
-how far Spark gets with a 1 GB driver heap, not an out-of-core chain.
+`--out-of-core` adds a DuckDB run with `duckdb_memory_limit=1GB` (the engine factory's memory limit and spill
+folder, `RETAIN_DUCKDB_MEMORY_LIMIT`) and a Spark run with
+`spark.driver.memory=1g` (in local mode the driver's heap is the executors' too), and measures what the same
+three tables take in pandas: read with `retain.storage.read_raw` in a child process and held together.
+
+`--engines` picks the engines (`duckdb`, `spark`, or both, the default); `--keep DIR` keeps the generated data
+and the trained models in DIR and reuses them on a later run with the same `--customers`, `--train-customers`
+and `--seed`.
 
     .venv/bin/python benchmarks/spark.py [--customers 1000000] [--train-customers 20000] [--out-of-core]
 """
@@ -21,17 +29,25 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from retain.settings import Settings
 
 # Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 AS_OF = dt.date(2025, 12, 31)
 POLL_SECONDS = 0.2
+DUCKDB_MEMORY_LIMIT = "1GB"
+SPARK_DRIVER_MEMORY = "1g"
+TABLES = ("customers", "transactions", "interactions")
 
 
 def run_chain(data_dir: Path, settings_json: str) -> dict[str, float]:
@@ -39,26 +55,41 @@ def run_chain(data_dir: Path, settings_json: str) -> dict[str, float]:
     from batch.job import score_all
     from features.build import FeatureConfig
     from features.snapshot import write_snapshot
-    from retain.engine import EngineConfig, connect
-    from retain.ingest import load
+    from retain.cli import load_checked
+    from retain.engine import connect
     from retain.settings import Settings
 
     settings = Settings.model_validate_json(settings_json)
     times: dict[str, float] = {}
     started = time.perf_counter()
-    connect(settings)
+    con = connect(settings)
     times["engine start"] = time.perf_counter() - started
     started = time.perf_counter()
-    data = load(data_dir)
+    data = load_checked(data_dir, None, con=con)
     times["validate"] = time.perf_counter() - started
     started = time.perf_counter()
-    write_snapshot(data, data_dir, AS_OF, FeatureConfig.from_settings(settings), data_dir / "features.parquet",
-                   engine=EngineConfig.from_settings(settings))
+    write_snapshot(data, data_dir, AS_OF, FeatureConfig.from_settings(settings), data_dir / "features.parquet")
     times["features"] = time.perf_counter() - started
     started = time.perf_counter()
     score_all(settings, data, data_dir, AS_OF, dt.datetime.now(dt.UTC))
     times["score"] = time.perf_counter() - started
     return times
+
+
+def pandas_footprint(data_dir: Path) -> dict[str, float]:
+    """In the child process: the three tables read into pandas and held together (what an ingest through
+    pandas starts from): the frames' own bytes and the process's peak RSS, in GB."""
+    import resource
+
+    from retain.storage import find_table, read_raw
+
+    frames = []
+    for name in TABLES:
+        path = find_table(data_dir, name)
+        assert path is not None, f"{data_dir}: no {name} table"
+        frames.append(read_raw(path))
+    held = sum(int(frame.memory_usage(deep=True).sum()) for frame in frames)
+    return {"frames": held / 1e9, "peak RSS": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}
 
 
 def tree_rss(pid: int) -> int:
@@ -77,10 +108,10 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def measured(data_dir: Path, settings_json: str) -> tuple[dict[str, float], float] | str:
-    """Run the chain in a child process: its stage times and the peak RSS (GB) of its process tree, or why it
-    failed."""
-    command = [sys.executable, __file__, "--child", str(data_dir), "--settings", settings_json]
+def in_child(*arguments: str) -> tuple[dict[str, float], float] | str:
+    """Run this script with `arguments` in a child process: the JSON it prints last and the peak RSS (GB) of
+    its process tree, or why it failed."""
+    command = [sys.executable, __file__, *arguments]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, stdout=out, env=env)
@@ -95,77 +126,128 @@ def measured(data_dir: Path, settings_json: str) -> tuple[dict[str, float], floa
     return json.loads(text.strip().splitlines()[-1]), peak / 1e9
 
 
+def prepared(root: Path, customers: int, train_customers: int, seed: int) -> Path:
+    """`root/all` (the data) and the champions in `root`'s MLflow store, made unless a run with the same
+    arguments left them there; returns the MLflow database."""
+    from retain.ingest import load
+    from retain.sample import write_sample
+    from retain.simulate import generate
+    from training.pipeline import train
+
+    stamp = root / "prepared.json"
+    wanted = {"customers": customers, "train_customers": train_customers, "seed": seed}
+    database = root / "mlflow.db"
+    if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+        print(f"reusing the data and champions in {root}", flush=True)
+        return database
+    for leftover in (root / "all", root / "train", root / "artifacts"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    database.unlink(missing_ok=True)
+    started = time.perf_counter()
+    sample = generate(customers, seed)
+    write_sample(sample, root / "all")
+    subset = sample.first(train_customers)
+    write_sample(subset, root / "train")
+    print(f"generated {customers:,} customers, {len(sample.transactions):,} transactions, "
+          f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
+    del sample, subset
+    started = time.perf_counter()
+    train(champion_settings(root), load(root / "train"), root / "train", AS_OF, None)
+    print(f"trained champions on {train_customers:,} customers in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    stamp.write_text(json.dumps(wanted))
+    return database
+
+
+def champion_settings(root: Path) -> Settings:
+    from retain.settings import Settings
+
+    return Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
+                    data_dir=root / "all")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--train-customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--out-of-core", action="store_true", help="Add a run with spark.driver.memory=1g.")
+    parser.add_argument("--engines", default="duckdb,spark", help="Comma-separated: duckdb, spark (default both).")
+    parser.add_argument("--out-of-core", action="store_true",
+                        help=f"Add DuckDB with memory_limit={DUCKDB_MEMORY_LIMIT} and Spark with "
+                             f"spark.driver.memory={SPARK_DRIVER_MEMORY}, and the data's pandas footprint.")
+    parser.add_argument("--keep", type=Path, help="Keep the data and champions here, and reuse them.")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
+    parser.add_argument("--pandas", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if args.child:
         print(json.dumps(run_chain(args.child, args.settings)))
         return
+    if args.pandas:
+        print(json.dumps(pandas_footprint(args.pandas)))
+        return
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    if not engines or set(engines) - {"duckdb", "spark"}:
+        raise SystemExit(f"--engines takes duckdb, spark or duckdb,spark, not {args.engines!r}")
 
-    import shutil
-
-    from retain.ingest import load
-    from retain.sample import write_sample
-    from retain.settings import Settings
-    from retain.simulate import generate
-    from training.pipeline import train
-
-    with tempfile.TemporaryDirectory(prefix="retain-bench-spark-") as scratch:
-        root = Path(scratch)
-        started = time.perf_counter()
-        sample = generate(args.customers, args.seed)
-        write_sample(sample, root / "all")
-        subset = sample.first(args.train_customers)
-        write_sample(subset, root / "train")
-        print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions, "
-              f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
-        del sample, subset
-        base = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                        data_dir=root / "all")
-        started = time.perf_counter()
-        train(base, load(root / "train"), root / "train", AS_OF, None)
-        print(f"trained champions on {args.train_customers:,} customers in {time.perf_counter() - started:.1f} s",
-              flush=True)
-        runs = {"duckdb": base.model_copy(update={"engine": "duckdb"}),
-                f"spark {args.master}": base.model_copy(update={"engine": "spark", "spark_master": args.master})}
-        if args.out_of_core:
-            runs[f"spark {args.master}, driver 1g"] = base.model_copy(update={
-                "engine": "spark", "spark_master": args.master, "spark_conf": {"spark.driver.memory": "1g"}})
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            root = args.keep
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="retain-bench-spark-")))
+        prepared(root, args.customers, args.train_customers, args.seed)
+        base = champion_settings(root)
+        runs: dict[str, Settings] = {}
+        spark = {"engine": "spark", "spark_master": args.master}
+        if "duckdb" in engines:
+            runs["duckdb"] = base.model_copy(update={"engine": "duckdb"})
+        if "spark" in engines:
+            runs[f"spark {args.master}"] = base.model_copy(update=spark)
+        if args.out_of_core and "duckdb" in engines:
+            runs[f"duckdb, limit {DUCKDB_MEMORY_LIMIT}"] = base.model_copy(update={
+                "engine": "duckdb", "duckdb_memory_limit": DUCKDB_MEMORY_LIMIT})
+        if args.out_of_core and "spark" in engines:
+            runs[f"spark {args.master}, driver {SPARK_DRIVER_MEMORY}"] = base.model_copy(update={
+                **spark, "spark_conf": {"spark.driver.memory": SPARK_DRIVER_MEMORY}})
         results: dict[str, tuple[dict[str, float], float]] = {}
         for name, settings in runs.items():
-            data_dir = root / re.sub(r"[^A-Za-z0-9]+", "_", name)
+            data_dir = root / ("run_" + re.sub(r"[^A-Za-z0-9]+", "_", name))
+            shutil.rmtree(data_dir, ignore_errors=True)
             shutil.copytree(root / "all", data_dir)  # each run scores texts from scratch (no shared cache)
-            outcome = measured(data_dir, settings.model_copy(update={"data_dir": data_dir}).model_dump_json())
+            child_settings = settings.model_copy(update={"data_dir": data_dir}).model_dump_json()
+            outcome = in_child("--child", str(data_dir), "--settings", child_settings)
+            shutil.rmtree(data_dir, ignore_errors=True)
             print(f"{name}: {outcome}", flush=True)
-            if isinstance(outcome, str):
-                if not results:
-                    raise SystemExit(outcome)
-                continue
-            results[name] = outcome
-        report(results, args.customers)
+            if not isinstance(outcome, str):
+                results[name] = outcome
+        footprint = in_child("--pandas", str(root / "all")) if args.out_of_core else None
+        if results:
+            report(results, args.customers)
+        if footprint is not None:
+            print(footprint if isinstance(footprint, str) else
+                  f"pandas: the three tables held in pandas take {footprint[0]['frames']:.2f} GB "
+                  f"(child peak RSS {footprint[0]['peak RSS']:.2f} GB)")
+        if not results:
+            raise SystemExit("every run failed")
 
 
 def report(results: dict[str, tuple[dict[str, float], float]], customers: int) -> None:
     names = list(results)
     stages = list(next(iter(results.values()))[0])
-    print(f"\n{customers:,} customers: wall seconds per stage (ratio = this run / duckdb)")
+    reference_name = "duckdb" if "duckdb" in results else names[0]
+    reference = results[reference_name][0]
+    print(f"\n{customers:,} customers: wall seconds per stage (ratio = this run / {reference_name})")
     print(f"{'stage':<14}" + "".join(f"{name:>30}" for name in names))
-    duck = results[names[0]][0]
     for stage in [*stages, "total"]:
         cells = []
         for name in names:
             times = results[name][0]
             value = sum(times.values()) if stage == "total" else times[stage]
-            reference = sum(duck.values()) if stage == "total" else duck[stage]
-            ratio = f" ({value / reference:.1f}x)" if name != names[0] and reference > 0 else ""
+            base = sum(reference.values()) if stage == "total" else reference[stage]
+            ratio = f" ({value / base:.1f}x)" if name != reference_name and base > 0 else ""
             cells.append(f"{value:.1f}{ratio}")
         print(f"{stage:<14}" + "".join(f"{cell:>30}" for cell in cells))
     print(f"{'peak RSS (GB)':<14}" + "".join(f"{results[name][1]:>30.2f}" for name in names))

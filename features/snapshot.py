@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -36,16 +36,35 @@ class FeatureSources:
     scored_interactions: ir.Table | None
     texts_scored: int = 0
     texts_from_cache: int = 0
+    kept: dict[tuple[dt.date, FeatureConfig], ir.Table] = field(default_factory=dict)
 
-    def features_at(self, as_of: dt.date, config: FeatureConfig) -> ir.Table:
-        return build_features(self.customers, self.transactions, self.interactions, as_of, config,
-                              self.scored_interactions)
+    def features_at(self, as_of: dt.date, config: FeatureConfig, keep: bool = False) -> ir.Table:
+        """The feature table at `as_of`. With `keep`, the engine computes it once and keeps it (Spark's cache, or
+        a temporary table), and a later call for the same cutoff gets the kept table, as it gets the snapshot
+        `write_snapshot` wrote: writing the snapshot and scoring in one process compute the features once."""
+        if (as_of, config) in self.kept:
+            return self.kept[as_of, config]
+        table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
+                               self.scored_interactions)
+        if keep:
+            table = self.kept.setdefault((as_of, config), table.cache())
+        return table
 
 
 def prepare_sources(con: BaseBackend, data: DataSet, data_dir: Location | None, with_sentiment: bool = True,
                     progress: Progress | None = None) -> FeatureSources:
     """Register the tables and score every interaction's text once, through the cache beside `data_dir` (no
-    cache when it is None, or a URI this process cannot write to, like hdfs://)."""
+    cache when it is None, or a URI this process cannot write to, like hdfs://). Done once per data set: a
+    second call with the same arguments (the score after the snapshot in one process) gets the same sources."""
+    key = ("feature sources", data_dir, with_sentiment)
+    if key not in data.derived:
+        data.derived[key] = _prepare(con, data, data_dir, with_sentiment, progress)
+    sources: FeatureSources = data.derived[key]
+    return sources
+
+
+def _prepare(con: BaseBackend, data: DataSet, data_dir: Location | None, with_sentiment: bool,
+             progress: Progress | None) -> FeatureSources:
     customers, transactions, interactions = io.register(con, data)
     if not with_sentiment:
         return FeatureSources(con, customers, transactions, interactions, None)
@@ -80,5 +99,9 @@ def write_snapshot(data: DataSet, data_dir: Location, as_of: dt.date, config: Fe
         out = io.default_output(output_dir(data_dir, "the feature table (or give --out)"), as_of)
     con = data.con
     sources = prepare_sources(con, data, data_dir, with_sentiment, progress)
-    path = io.write_features(con, sources.features_at(as_of, config), out)
+    spark = is_spark(con)
+    table = sources.features_at(as_of, config, keep=spark)  # Spark: computed once into its cache, written from it
+    path = io.write_features(con, table, out)
+    if not spark:  # a score in this process reads the file just written (a DuckDB copy would cost memory)
+        sources.kept.setdefault((as_of, config), con.read_parquet(path))
     return path, sources, pq.read_metadata(path).num_rows

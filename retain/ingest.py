@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -72,6 +73,8 @@ class DataSet:
     transactions: ir.Table
     interactions: ir.Table
     checks: dict[str, TableCheck] = field(default_factory=dict)
+    derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What later steps of one process computed from these tables once and reuse (`features.snapshot`)."""
 
     @property
     def problems(self) -> list[Problem]:
@@ -138,12 +141,10 @@ def check_table(con: BaseBackend, spec: TableSpec, path: Path | str,
 
 
 def _good(con: BaseBackend, check: TableCheck) -> ir.Table:
-    """The good rows, typed, in file order, kept by the engine (a temporary table, or Spark's cache)."""
+    """The good rows, typed, in file order (sorted: the lookups' joins do not keep it), kept by the engine (a
+    temporary table, or Spark's cache)."""
     assert check.checked is not None
-    good = check.checked.good(filtered=check.bad_rows > 0)
-    if con.name != "duckdb":  # DuckDB keeps the file's order without a sort (preserve_insertion_order)
-        good = good.order_by(ROW)
-    return good.drop(ROW).cache()
+    return check.checked.good(filtered=check.bad_rows > 0).order_by(ROW).drop(ROW).cache()
 
 
 def as_table(frame: pd.DataFrame | ir.Table) -> ir.Table:

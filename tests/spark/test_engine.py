@@ -57,6 +57,20 @@ def test_one_session_per_process(spark_con: object) -> None:
         spark.session("local[1]")
 
 
+@pytest.mark.parametrize(("master", "threads"), [
+    ("local", 1), ("local[2]", 2), ("local[3, 2]", 3), ("local[*]", os.cpu_count()), ("spark://host:7077", None),
+    ("yarn", None), ("k8s://https://host:6443", None), ("locale[2]", None)])
+def test_local_threads_are_read_from_the_master(master: str, threads: int | None) -> None:
+    assert spark.local_threads(master) == threads
+
+
+def test_local_mode_shuffles_into_a_few_partitions_per_thread() -> None:
+    assert spark.session_settings("local[2]")["spark.sql.shuffle.partitions"] == str(2 * spark.PARTITIONS_PER_THREAD)
+    assert "spark.sql.shuffle.partitions" not in spark.session_settings("spark://host:7077")
+    assert spark.session_settings("local[2]", {"spark.sql.shuffle.partitions": "7"})[
+        "spark.sql.shuffle.partitions"] == "7"
+
+
 def test_no_spark_warehouse_folder_is_written(spark_con: object, tmp_path: Path) -> None:
     import pandas as pd
 
