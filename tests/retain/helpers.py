@@ -82,3 +82,15 @@ def assert_reported(problems: list[Problem], file: str, row: int | None, column:
     assert len(matches) == 1, f"expected one problem at {file} row {row} column {column}, got:\n{shown}"
     assert rule in matches[0].rule, f"rule {matches[0].rule!r} does not contain {rule!r}"
     return matches[0]
+
+
+def write_csv_with_a_negative_amount(parquet_dir: Path, target: Path) -> Path:
+    """The three Parquet tables of `parquet_dir` as CSV in `target`, with a negative amount in data row 3 of
+    transactions.csv (the one problem a report must name)."""
+    target.mkdir()
+    for name in ("customers", "transactions", "interactions"):
+        pd.read_parquet(parquet_dir / f"{name}.parquet").to_csv(target / f"{name}.csv", index=False)
+    transactions = pd.read_csv(target / "transactions.csv", dtype=str, keep_default_na=False)
+    transactions.loc[2, "amount"] = "-7.5"
+    transactions.to_csv(target / "transactions.csv", index=False)
+    return target

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from retain.contract import contract_markdown
-from tests.retain.helpers import problems_of
+from tests.retain.helpers import problems_of, write_csv_with_a_negative_amount
 
 SCRIPT = Path(sys.executable).parent / "retain"
 MAIN = "from retain.cli import main; main()"  # the same as the script, if it is not installed
@@ -48,14 +48,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bad_csv_dir(tmp_path: Path, generated: Path) -> Path:
     """The generated data as CSV, with a negative amount in data row 3 of transactions.csv."""
-    data_dir = tmp_path / "bad"
-    data_dir.mkdir()
-    for name in ("customers", "transactions", "interactions"):
-        pd.read_parquet(generated / f"{name}.parquet").to_csv(data_dir / f"{name}.csv", index=False)
-    transactions = pd.read_csv(data_dir / "transactions.csv", dtype=str, keep_default_na=False)
-    transactions.loc[2, "amount"] = "-7.5"
-    transactions.to_csv(data_dir / "transactions.csv", index=False)
-    return data_dir
+    return write_csv_with_a_negative_amount(generated, tmp_path / "bad")
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from retain.errors import RetainError
 from retain.ingest import ValidationFailed, load
 from retain.sample import write_sample
 from retain.simulate import generate
+from tests.retain.helpers import write_csv_with_a_negative_amount
 from tests.spark.conftest import SPARK_TESTS
 from tests.spark.parity import columns_differing
 
@@ -59,13 +60,7 @@ def test_a_uri_is_read_by_spark_without_a_local_listing(folder: Path, spark_con,
 
 
 def test_problems_in_a_file_at_a_uri_name_the_uri(folder: Path, spark_con, tmp_path: Path) -> None:
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    for name in ("customers", "transactions", "interactions"):
-        pd.read_parquet(folder / f"{name}.parquet").to_csv(bad / f"{name}.csv", index=False)
-    transactions = pd.read_csv(bad / "transactions.csv", dtype=str, keep_default_na=False)
-    transactions.loc[2, "amount"] = "-7.5"
-    transactions.to_csv(bad / "transactions.csv", index=False)
+    bad = write_csv_with_a_negative_amount(folder, tmp_path / "bad")
     with pytest.raises(ValidationFailed) as failure:
         load(uri(bad), con=spark_con)
     [problem] = failure.value.problems
