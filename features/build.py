@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ibis
 import ibis.expr.datatypes as datatypes
@@ -50,9 +50,12 @@ def catalogue(config: FeatureConfig, with_sentiment: bool = True) -> list[Featur
 
 
 def build_features(customers: ir.Table, transactions: ir.Table, interactions: ir.Table, as_of: dt.date,
-                   config: FeatureConfig, scored_interactions: ir.Table | None = None) -> ir.Table:
+                   config: FeatureConfig, scored_interactions: ir.Table | None = None,
+                   materialize: Callable[[ir.Table], ir.Table] | None = None) -> ir.Table:
     """The feature table at `as_of`; `scored_interactions` (interaction_id, customer_id, opened_at,
-    sentiment) adds the sentiment family."""
+    sentiment) adds the sentiment family. `materialize`, when given, computes each family on its own before
+    the join (e.g. into a temporary table): one query holding every family's aggregates and windows at once
+    needs more memory than the engine may have (DuckDB at 1,000,000 customers and a 1 GB limit)."""
     cutoff = Cutoff(as_of)
     known = customers.filter(customers.signup_date < ibis.timestamp(cutoff.end))
     base = known.select(
@@ -74,6 +77,8 @@ def build_features(customers: ir.Table, transactions: ir.Table, interactions: ir
         from features import sentiment
 
         families.append(sentiment.sentiment_features(scored_interactions, cutoff, config.windows))
+    if materialize is not None:
+        families = [materialize(family) for family in families]
     table = base
     for family in families:
         table = table.left_join(family, "customer_id").drop("customer_id_right")

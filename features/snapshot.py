@@ -44,8 +44,9 @@ class FeatureSources:
         `write_snapshot` wrote: writing the snapshot and scoring in one process compute the features once."""
         if (as_of, config) in self.kept:
             return self.kept[as_of, config]
+        # DuckDB: each family into a temporary table first, so that the join's query fits a memory limit
         table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
-                               self.scored_interactions)
+                               self.scored_interactions, materialize=None if is_spark(self.con) else ir.Table.cache)
         if keep:
             table = self.kept.setdefault((as_of, config), table.cache())
         return table
