@@ -6,6 +6,7 @@ from the one scoring core (`models.scoring.score`), on the driver (DuckDB) or on
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from retain.ingest import DataSet
 from retain.location import Location, output_dir
 from retain.settings import Settings
 
+SCORE_CHUNK_ROWS = 100_000
+
 
 def score_frame(scorer: Scorer, features: pd.DataFrame) -> pd.DataFrame:
     """One batch's rows for feature rows: the scores, the segment, and the work list's context columns."""
@@ -33,9 +36,12 @@ def score_frame(scorer: Scorer, features: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_all(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.date, scored_at: dt.datetime,
-              progress: Callable[[str], None] | None = None) -> tuple[Path, BatchInfo]:
+              progress: Callable[[str], None] | None = None,
+              chunk_rows: int = SCORE_CHUNK_ROWS) -> tuple[Path, BatchInfo]:
     """Score every customer known at `as_of` on the configured engine and swap the new batch in (the score
-    store is beside the data, so `data_dir` must be local or file://)."""
+    store is beside the data, so `data_dir` must be local or file://). On DuckDB the feature rows come from the
+    engine `chunk_rows` at a time: the scoring core's working arrays (tree contributions, each action's changed
+    rows) then take the memory of one chunk, not of every customer at once."""
     store = store_dir(output_dir(data_dir, "the score batch"))
     say = progress or (lambda message: None)
     say("computing features")
@@ -48,10 +54,11 @@ def score_all(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.d
         from batch.spark_scoring import SparkFeatures
 
         on_spark = SparkFeatures(con, table)
-        features = on_spark.head()
+        first = on_spark.head()
     else:
-        features = engine.to_frame(con, table)
-    if features.empty:  # events may come before any signup; the models cannot score zero rows
+        chunks = (batch.to_pandas() for batch in engine.to_arrow_batches(con, table, chunk_rows))
+        first = next(chunks, pd.DataFrame())
+    if first.empty:  # events may come before any signup; the models cannot score zero rows
         raise RetainError(f"no customer had signed up by {as_of} (the first signup is on "
                           f"{data.customers.signup_date.min().to_pyarrow().as_py():%Y-%m-%d}): nothing to score")
     say("loading the champion models")
@@ -60,8 +67,9 @@ def score_all(settings: Settings, data: DataSet, data_dir: Location, as_of: dt.d
         say("scoring every customer on Spark's executors")
         scores = on_spark.score(scorer, score_frame)
     else:
-        say(f"scoring {len(features):,} customers")
-        scores = score_frame(scorer, features)
+        say(f"scoring customers, {chunk_rows:,} at a time")
+        scores = pd.concat([score_frame(scorer, chunk) for chunk in itertools.chain([first], chunks)],
+                           ignore_index=True)
     stamp = scored_at.strftime("%Y%m%dT%H%M%S%fZ")
     info = BatchInfo(batch_id=stamp, file=f"batch_{stamp}.parquet", as_of=as_of.isoformat(),
                      scored_at=scored_at.isoformat(), customers=len(scores), churn_model_version=scorer.churn_version,

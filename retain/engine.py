@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -108,6 +108,14 @@ def to_arrow(con: BaseBackend, table: ir.Table) -> pa.Table:
         return con.to_pyarrow(table)
     result = spark_frame(con, table).toArrow()
     return result.cast(table.schema().to_pyarrow())
+
+
+def to_arrow_batches(con: BaseBackend, table: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
+    """Execute on DuckDB and stream the result in record batches of at most `rows` rows, of the expression's
+    schema. Through ibis's DuckDB relation: its `to_pyarrow_batches` calls a cursor method DuckDB 2 removed."""
+    schema = table.schema().to_pyarrow()
+    for batch in con._to_duckdb_relation(table).to_arrow_reader(rows):  # type: ignore[attr-defined]
+        yield batch.cast(schema)
 
 
 def to_frame(con: BaseBackend, table: ir.Table) -> pd.DataFrame:
