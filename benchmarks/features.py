@@ -123,7 +123,7 @@ def timed_ours(path: Path, as_of: dt.date, threads: int | None,
     colds, warms = [], []
     for _ in range(repeat):
         with Timed() as cold:
-            con = io.connect(threads)
+            con = io.connect(threads=threads)
             ours_rfm(con, path, as_of)
         with Timed() as warm:
             frame, expr = ours_rfm(con, path, as_of)

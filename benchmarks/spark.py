@@ -34,8 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from retain.settings import Settings
@@ -48,10 +49,12 @@ POLL_SECONDS = 0.2
 DUCKDB_MEMORY_LIMIT = "1GB"
 SPARK_DRIVER_MEMORY = "1g"
 TABLES = ("customers", "transactions", "interactions")
+T = TypeVar("T")
 
 
-def run_chain(data_dir: Path, settings_json: str) -> dict[str, float]:
-    """In the child process: the three stages on the configured engine, timed."""
+def run_chain(data_dir: Path, settings_json: str) -> dict[str, dict[str, float]]:
+    """In the child process: the three stages on the configured engine, timed, and this process's peak RSS
+    (GB) after each (Python and an embedded DuckDB; not Spark's JVM, a process of its own)."""
     from batch.job import score_all
     from features.build import FeatureConfig
     from features.snapshot import write_snapshot
@@ -61,25 +64,33 @@ def run_chain(data_dir: Path, settings_json: str) -> dict[str, float]:
 
     settings = Settings.model_validate_json(settings_json)
     times: dict[str, float] = {}
-    started = time.perf_counter()
-    con = connect(settings)
-    times["engine start"] = time.perf_counter() - started
-    started = time.perf_counter()
-    data = load_checked(data_dir, None, con=con)
-    times["validate"] = time.perf_counter() - started
-    started = time.perf_counter()
-    write_snapshot(data, data_dir, AS_OF, FeatureConfig.from_settings(settings), data_dir / "features.parquet")
-    times["features"] = time.perf_counter() - started
-    started = time.perf_counter()
-    score_all(settings, data, data_dir, AS_OF, dt.datetime.now(dt.UTC))
-    times["score"] = time.perf_counter() - started
-    return times
+    peaks: dict[str, float] = {}
+
+    def timed(stage: str, step: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        result = step()
+        times[stage] = time.perf_counter() - started
+        peaks[stage] = high_water_mark()
+        return result
+
+    con = timed("engine start", lambda: connect(settings))
+    data = timed("validate", lambda: load_checked(data_dir, None, con=con))
+    timed("features", lambda: write_snapshot(data, data_dir, AS_OF, FeatureConfig.from_settings(settings),
+                                             data_dir / "features.parquet"))
+    timed("score", lambda: score_all(settings, data, data_dir, AS_OF, dt.datetime.now(dt.UTC)))
+    return {"times": times, "peaks": peaks}
+
+
+def high_water_mark() -> float:
+    """This process's peak RSS so far, GB: Linux's VmHWM, which starts again at exec (`ru_maxrss` keeps the
+    peak of the parent that forked this process)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024 / 1e9  # type: ignore[union-attr]
 
 
 def pandas_footprint(data_dir: Path) -> dict[str, float]:
     """In the child process: the three tables read into pandas and held together (what an ingest through
     pandas starts from): the frames' own bytes and the process's peak RSS, in GB."""
-    import resource
 
     from retain.storage import find_table, read_raw
 
@@ -89,7 +100,7 @@ def pandas_footprint(data_dir: Path) -> dict[str, float]:
         assert path is not None, f"{data_dir}: no {name} table"
         frames.append(read_raw(path))
     held = sum(int(frame.memory_usage(deep=True).sum()) for frame in frames)
-    return {"frames": held / 1e9, "peak RSS": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}
+    return {"frames": held / 1e9, "peak RSS": high_water_mark()}
 
 
 def tree_rss(pid: int) -> int:
@@ -108,7 +119,7 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def in_child(*arguments: str) -> tuple[dict[str, float], float] | str:
+def in_child(*arguments: str) -> tuple[dict[str, Any], float] | str:
     """Run this script with `arguments` in a child process: the JSON it prints last and the peak RSS (GB) of
     its process tree, or why it failed."""
     command = [sys.executable, __file__, *arguments]
@@ -212,7 +223,7 @@ def main() -> None:
         if args.out_of_core and "spark" in engines:
             runs[f"spark {args.master}, driver {SPARK_DRIVER_MEMORY}"] = base.model_copy(update={
                 **spark, "spark_conf": {"spark.driver.memory": SPARK_DRIVER_MEMORY}})
-        results: dict[str, tuple[dict[str, float], float]] = {}
+        results: dict[str, tuple[dict[str, dict[str, float]], float]] = {}
         for name, settings in runs.items():
             data_dir = root / ("run_" + re.sub(r"[^A-Za-z0-9]+", "_", name))
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -234,23 +245,26 @@ def main() -> None:
             raise SystemExit("every run failed")
 
 
-def report(results: dict[str, tuple[dict[str, float], float]], customers: int) -> None:
+def report(results: dict[str, tuple[dict[str, dict[str, float]], float]], customers: int) -> None:
     names = list(results)
-    stages = list(next(iter(results.values()))[0])
+    stages = list(next(iter(results.values()))[0]["times"])
     reference_name = "duckdb" if "duckdb" in results else names[0]
-    reference = results[reference_name][0]
+    reference = results[reference_name][0]["times"]
     print(f"\n{customers:,} customers: wall seconds per stage (ratio = this run / {reference_name})")
     print(f"{'stage':<14}" + "".join(f"{name:>30}" for name in names))
     for stage in [*stages, "total"]:
         cells = []
         for name in names:
-            times = results[name][0]
+            times = results[name][0]["times"]
             value = sum(times.values()) if stage == "total" else times[stage]
             base = sum(reference.values()) if stage == "total" else reference[stage]
             ratio = f" ({value / base:.1f}x)" if name != reference_name and base > 0 else ""
             cells.append(f"{value:.1f}{ratio}")
         print(f"{stage:<14}" + "".join(f"{cell:>30}" for cell in cells))
     print(f"{'peak RSS (GB)':<14}" + "".join(f"{results[name][1]:>30.2f}" for name in names))
+    print("of the Python process (and DuckDB in it), peak after each stage, GB:")
+    for stage in stages:
+        print(f"{'  ' + stage:<14}" + "".join(f"{results[name][0]['peaks'][stage]:>30.2f}" for name in names))
 
 
 if __name__ == "__main__":
