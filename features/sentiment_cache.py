@@ -86,11 +86,18 @@ def empty_cache() -> pd.DataFrame:
 def lookup(keys: pd.DataFrame, cache: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per row of `keys` (interaction_id, text_hash): whether the cache holds it, and the cached score.
 
-    One vectorised hash join on both columns, no Python loop over rows; `cache` must be unique by
-    interaction_id (load_cache makes it so), so the result has exactly one row per key row, in order.
+    Each id's position in the cache from one Arrow hash lookup (no Python loop, no Python string per id: a
+    pandas merge of 4.85 million Arrow-backed ids cost 0.4 GB more), then the text hash compared there; the
+    first cache row of an id answers (load_cache makes ids unique).
     """
-    found = keys.merge(cache.assign(cached=True), on=["interaction_id", "text_hash"], how="left", sort=False)
-    return found["cached"].notna().to_numpy(), found["sentiment"].to_numpy(dtype="float64", copy=True)
+    ids = pa.array(keys["interaction_id"], type=pa.large_string())
+    known = pa.array(cache["interaction_id"], type=pa.large_string())
+    position = pc.fill_null(pc.index_in(ids, value_set=known), -1).to_numpy()
+    hit = position >= 0
+    hit[hit] = cache["text_hash"].to_numpy()[position[hit]] == keys["text_hash"].to_numpy()[hit]
+    sentiment = np.full(len(keys), np.nan)
+    sentiment[hit] = cache["sentiment"].to_numpy(dtype="float64")[position[hit]]
+    return hit, sentiment
 
 
 def merged_cache(current: pd.DataFrame, old: pd.DataFrame, reused: int) -> pd.DataFrame:
@@ -121,7 +128,9 @@ def load_cache(path: Path) -> pd.DataFrame:
     if cache.attrs.get("scorer") != SCORER or cache["text_hash"].dtype != np.uint64:
         log.warning("ignoring sentiment cache %s from another scorer (%s)", path, cache.attrs.get("scorer"))
         return empty_cache()
-    return cache.drop_duplicates("interaction_id", keep="first")
+    if pc.count_distinct(pa.array(cache["interaction_id"])).as_py() < len(cache):  # Arrow's count: pandas'
+        cache = cache.drop_duplicates("interaction_id", keep="first")  # duplicated() makes a Python str per id
+    return cache
 
 
 def save_cache(cache: pd.DataFrame, path: Path) -> bool:
