@@ -8,6 +8,9 @@ interactions without a cached score are sent to VADER, their scores joined back 
 Spark itself. The merged cache is written back as the one Parquet file the embedded path reads: its rows pass
 through the driver (three narrow columns, ~60 bytes an interaction), only on runs that scored something new.
 
+A missing text's NaN score comes back from the executors as a null (Arrow's reading of pandas' NaN): both
+count as a missing text.
+
 Spark has no unsigned integers: inside Spark the 64-bit text hash is carried as a signed long with the same
 bits, and converted back when the file is written.
 """
@@ -100,7 +103,7 @@ def score_on_spark(con: BaseBackend, interactions: ir.Table,
     fresh = misses.drop("text").join(scores, "text_hash").withColumn("fresh", F.lit(True))
     scored = (fresh if hits is None else hits.unionByName(fresh)).persist()
     counts = scored.agg(F.count(F.lit(1)).alias("rows"), F.count_if("fresh").alias("fresh"),
-                        F.count_if(F.isnan("sentiment")).alias("missing"),
+                        F.count_if(F.isnan("sentiment") | F.isnull("sentiment")).alias("missing"),
                         F.count_distinct("text_hash").alias("texts")).first()
     texts.unpersist()
     rows, scored_now = (int(counts["rows"]), int(counts["fresh"])) if counts else (0, 0)
