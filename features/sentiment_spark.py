@@ -1,9 +1,15 @@
 """Sentiment on Spark: texts hashed and scored by VADER on the executors (`mapInPandas`), through the same
 cache as the embedded path (`features.sentiment_cache`: interaction id + text hash, one Parquet file).
 
-The cache is read by Spark itself; only interactions without a cached score are sent to VADER. The merged
-cache is written back as the one Parquet file the embedded path reads: its rows pass through the driver
-(three narrow columns, ~60 bytes an interaction), only on runs that scored something new.
+Python sees each distinct text once, as the embedded path does (`score_texts`): texts repeat (templated replies,
+copy-pasted complaints; the simulated data has ~4,000 distinct texts among millions of interactions), so the
+distinct texts are hashed, the hashes joined back to the interactions, and only the distinct texts of
+interactions without a cached score are sent to VADER, their scores joined back by hash. The cache is read by
+Spark itself. The merged cache is written back as the one Parquet file the embedded path reads: its rows pass
+through the driver (three narrow columns, ~60 bytes an interaction), only on runs that scored something new.
+
+A missing text's NaN score comes back from the executors as a null (Arrow's reading of pandas' NaN): both
+count as a missing text.
 
 Spark has no unsigned integers: inside Spark the 64-bit text hash is carried as a signed long with the same
 bits, and converted back when the file is written.
@@ -33,12 +39,12 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 SCORED_VIEW = "scored_interactions"
-KEYED_SCHEMA = "interaction_id string, customer_id string, opened_at timestamp, text string, text_hash long"
-SCORED_SCHEMA = "interaction_id string, customer_id string, opened_at timestamp, text_hash long, sentiment double"
+HASHED_SCHEMA = "text string, text_hash long"
+SCORES_SCHEMA = "text_hash long, sentiment double"
 
 
 def _with_hash(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """On the executors: each interaction's text hash as the embedded path computes it, as signed bits."""
+    """On the executors: each text's hash as the embedded path computes it, as signed bits."""
     for batch in batches:
         yield batch.assign(text_hash=text_hash(batch["text"]).view(np.int64))
 
@@ -78,25 +84,29 @@ def _cached(con: BaseBackend, path: Path) -> DataFrame:
 def score_on_spark(con: BaseBackend, interactions: ir.Table,
                    cache_path: Path | None) -> tuple[ir.Table, SentimentStats]:
     """`scored_interactions` (interaction_id, customer_id, opened_at, sentiment) as a Spark view, and what was
-    done; with `cache_path=None` nothing is read or written."""
+    done (counted in interactions, as the embedded path counts); with `cache_path=None` nothing is read or
+    written."""
     from pyspark.sql import functions as F
 
     contacts = engine.spark_frame(con, interactions.select("interaction_id", "customer_id", "opened_at", "text"))
-    keyed = contacts.mapInPandas(_with_hash, KEYED_SCHEMA)  # type: ignore[arg-type]
+    texts = contacts.select("text").distinct().mapInPandas(_with_hash, HASHED_SCHEMA).persist()  # type: ignore[arg-type]
+    keyed = contacts.join(texts, contacts["text"].eqNullSafe(texts["text"])).drop(texts["text"])
     old = _cached(con, cache_path) if cache_path is not None and _valid_cache(cache_path) else None
     if old is None:
         hits, misses = None, keyed
     else:
-        found = keyed.join(old.withColumn("cached", F.lit(True)), ["interaction_id", "text_hash"], "left")
-        hits = found.filter(F.col("cached").isNotNull()).select(
-            "interaction_id", "customer_id", "opened_at", "text_hash", "sentiment")
-        misses = found.filter(F.col("cached").isNull()).drop("cached", "sentiment")
-    fresh = misses.mapInPandas(_vader, SCORED_SCHEMA)  # type: ignore[arg-type]
+        found = keyed.join(old.withColumn("fresh", F.lit(False)), ["interaction_id", "text_hash"], "left")
+        hits = found.filter(F.col("fresh").isNotNull()).drop("text")
+        misses = found.filter(F.col("fresh").isNull()).drop("fresh", "sentiment")
+    wanted = texts.join(misses.select("text_hash").distinct(), "text_hash")  # a hash stands for its text
+    scores = wanted.mapInPandas(_vader, SCORES_SCHEMA)  # type: ignore[arg-type]
+    fresh = misses.drop("text").join(scores, "text_hash").withColumn("fresh", F.lit(True))
     scored = (fresh if hits is None else hits.unionByName(fresh)).persist()
-    counts = scored.agg(F.count(F.lit(1)).alias("rows"), F.count_if(F.isnan("sentiment")).alias("missing"),
+    counts = scored.agg(F.count(F.lit(1)).alias("rows"), F.count_if("fresh").alias("fresh"),
+                        F.count_if(F.isnan("sentiment") | F.isnull("sentiment")).alias("missing"),
                         F.count_distinct("text_hash").alias("texts")).first()
-    scored_now = fresh.count()
-    rows = int(counts["rows"]) if counts else 0
+    texts.unpersist()
+    rows, scored_now = (int(counts["rows"]), int(counts["fresh"])) if counts else (0, 0)
     if cache_path is not None and scored_now:
         _write_cache(scored, old, cache_path)
     scored.select("interaction_id", "customer_id", "opened_at", "sentiment").createOrReplaceTempView(SCORED_VIEW)
