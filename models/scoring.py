@@ -113,14 +113,15 @@ class Scores:
 
     def frame(self) -> pd.DataFrame:
         """One row per customer with the reasons in `REASON_COLUMNS` (None where fewer), the best action and
-        its value saved, and each action's figures in `ACTION_COLUMNS`."""
+        its value saved, and each action's figures in `ACTION_COLUMNS`. Text columns are typed `str` even when
+        every value is missing, so frames of any rows (a batch scored in chunks) concatenate to the same types."""
         return pd.DataFrame({
-            "customer_id": self.customer_ids, "churn_probability": self.churn_probability,
-            "risk_tier": self.risk_tier, "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
+            "customer_id": _text(self.customer_ids), "churn_probability": self.churn_probability,
+            "risk_tier": _text(self.risk_tier), "p_alive": self.p_alive, "expected_purchases": self.expected_purchases,
             "clv": self.clv, "clv_low": self.clv_interval()[0], "clv_high": self.clv_interval()[1],
             "value_at_risk": self.value_at_risk,
-            **{name: self.reasons.column(k) for k, name in enumerate(REASON_COLUMNS)},
-            "best_action": self.best_action, "value_saved": self.value_saved,
+            **{name: _text(self.reasons.column(k)) for k, name in enumerate(REASON_COLUMNS)},
+            "best_action": _text(self.best_action), "value_saved": self.value_saved,
             **{f"{figure}_{name}": getattr(self.actions, figure)[name] for name in ACTION_NAMES
                for figure in ("churn_probability_after", "value_saved")},
         })
@@ -210,6 +211,10 @@ def _trees_and_curve(scorer: Scorer, matrix: np.ndarray, block: FeatureBlock) ->
         contributions = scorer.churn.contributions(matrix)
         probability, value = pending.result()
     return probability, value, contributions
+
+
+def _text(values: Any) -> pd.api.extensions.ExtensionArray:
+    return pd.array(values, dtype="str")
 
 
 def _json_floats(array: np.ndarray) -> list[float | None]:
