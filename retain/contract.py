@@ -22,6 +22,9 @@ CHANNELS = ("phone", "email", "chat", "social", "self_service")
 # route that takes an id (`serving.schemas.CustomerId`) enforce this one rule.
 CUSTOMER_ID_MIN_LENGTH = 1
 CUSTOMER_ID_MAX_LENGTH = 1024
+MAX_QUANTITY = 1e15
+"""The largest amount or handle time taken in: far past any real one, and what keeps the features' exact sums
+(64-bit integers, `features.aggregates`) from overflowing."""
 CUSTOMER_ID_LENGTH = (CUSTOMER_ID_MIN_LENGTH, CUSTOMER_ID_MAX_LENGTH)
 
 PANDAS_DTYPES: dict[str, str] = {
@@ -98,7 +101,8 @@ TRANSACTIONS = TableSpec(
             length=CUSTOMER_ID_LENGTH,
         ),
         ColumnSpec(name="timestamp", kind="datetime", description="When the purchase happened."),
-        ColumnSpec(name="amount", kind="float", ge=0, description="Spend in currency units, >= 0."),
+        ColumnSpec(name="amount", kind="float", ge=0, le=MAX_QUANTITY,
+                   description="Spend in currency units, >= 0."),
         ColumnSpec(
             name="order_id", kind="string", required=False, nullable=True, unique=True, description="Order key."
         ),
@@ -122,7 +126,8 @@ INTERACTIONS = TableSpec(
         ColumnSpec(name="channel", kind="string", allowed=CHANNELS, description="|".join(CHANNELS)),
         ColumnSpec(name="resolved", kind="bool", description="Whether this contact resolved the case."),
         ColumnSpec(name="transfers", kind="int", ge=0, description="Hand-overs between agents or queues."),
-        ColumnSpec(name="handle_seconds", kind="float", ge=0, description="Agent time spent, seconds."),
+        ColumnSpec(name="handle_seconds", kind="float", ge=0, le=MAX_QUANTITY,
+                   description="Agent time spent, seconds."),
         ColumnSpec(
             name="ces", kind="int", required=False, nullable=True, ge=1, le=7,
             description="Customer Effort Score answer, 1-7 (7 = very easy).",

@@ -191,6 +191,16 @@ def test_negative_amount(write_data, frames, table, index, column, value) -> Non
     assert len(problems) == 1
 
 
+@pytest.mark.parametrize(("table", "index", "column"),
+                         [("transactions", 3, "amount"), ("interactions", 2, "handle_seconds")])
+def test_an_amount_past_the_largest_is_refused(write_data, frames, table, index, column) -> None:
+    problems = corrupt_csv(write_data, frames, table, index, column, "2e15")
+
+    problem = assert_reported(problems, f"{table}.csv", index + 1, column, "must be <= 1e+15")
+    assert problem.value == "2e15"
+    assert len(problems) == 1
+
+
 def test_closed_at_before_opened_at(write_data, frames) -> None:
     problems = corrupt_csv(write_data, frames, "interactions", 3, "closed_at", "2024-02-02T10:59:59")
 
