@@ -8,6 +8,7 @@ sets (several past cutoffs) and batch scoring (today) come from the same point-i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from ibis.backends import BaseBackend
 
 from features import io
 from features.build import FeatureConfig, build_features
+from retain import engine
 from retain.engine import is_spark
 from retain.ingest import DataSet
 from retain.location import Location, local_dir, output_dir
@@ -44,9 +46,10 @@ class FeatureSources:
         `write_snapshot` wrote: writing the snapshot and scoring in one process compute the features once."""
         if (as_of, config) in self.kept:
             return self.kept[as_of, config]
-        # DuckDB: each family into a temporary table first, so that the join's query fits a memory limit
+        # DuckDB: each family into a file first, so that the join's query fits a memory limit
+        on_disk = None if is_spark(self.con) else functools.partial(engine.on_disk, self.con)
         table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
-                               self.scored_interactions, materialize=None if is_spark(self.con) else ir.Table.cache)
+                               self.scored_interactions, materialize=on_disk)
         if keep:
             table = self.kept.setdefault((as_of, config), table.cache())
         return table

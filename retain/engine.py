@@ -84,6 +84,16 @@ def duckdb_connection(memory_limit: str | None = None, threads: int | None = Non
     return con
 
 
+def on_disk(con: BaseBackend, table: ir.Table) -> ir.Table:
+    """DuckDB: `table` computed once into a Parquet file in the connection's spill folder (removed with the
+    connection), read back from there. Unlike a temporary table it holds no memory: a feature family kept this
+    way leaves the whole limit to the query that joins them (temporary tables ran a 64MB limit out)."""
+    folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]  # type: ignore[attr-defined]
+    path = Path(tempfile.mkstemp(suffix=".parquet", dir=folder)[1])
+    con.to_parquet(table, path)
+    return con.read_parquet(path)
+
+
 def is_spark(con: BaseBackend) -> bool:
     return con.name == "pyspark"
 
