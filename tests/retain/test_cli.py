@@ -219,10 +219,14 @@ def test_a_bad_duckdb_memory_limit_is_a_clean_error(run_main, generated: Path) -
     assert "invalid setting" in err and "duckdb_memory_limit" in err and "'lots' is not a memory size" in err
 
 
-def test_running_out_of_the_duckdb_memory_limit_says_which_settings_help(run_main, generated: Path,
-                                                                         tmp_path: Path) -> None:
-    last_day = _event_days(generated)[1]
-    code, out, err = run_main("features", "--data", generated, "--as-of", last_day, "--out",
+def test_running_out_of_the_duckdb_memory_limit_says_which_settings_help(run_main, tmp_path: Path) -> None:
+    from retain.sample import write_sample
+    from retain.simulate import generate
+
+    data = tmp_path / "data"
+    write_sample(generate(5000, 3), data)  # 500 customers fit the smallest limit, 16MB, since the features
+    last_day = _event_days(data)[1]        # are computed family by family
+    code, out, err = run_main("features", "--data", data, "--as-of", last_day, "--out",
                               tmp_path / "features.parquet", RETAIN_DUCKDB_MEMORY_LIMIT="16MB")
 
     assert code == 1, out + err
