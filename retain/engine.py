@@ -7,6 +7,7 @@ and writing results lives here (and Spark's session in `retain.spark`).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -89,7 +90,9 @@ def on_disk(con: BaseBackend, table: ir.Table) -> ir.Table:
     connection), read back from there. Unlike a temporary table it holds no memory: a feature family kept this
     way leaves the whole limit to the query that joins them (temporary tables ran a 64MB limit out)."""
     folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]  # type: ignore[attr-defined]
-    path = Path(tempfile.mkstemp(suffix=".parquet", dir=folder)[1])
+    handle, name = tempfile.mkstemp(suffix=".parquet", dir=folder)
+    os.close(handle)
+    path = Path(name)
     con.to_parquet(table, path)
     return con.read_parquet(path)
 
