@@ -213,6 +213,10 @@ def load(data_dir: Location, quarantine_dir: Path | None = None, con: BaseBacken
     if con is None:
         con = connect()
     paths = table_paths(data_dir, con)
+    if is_spark(con):  # the shuffles sized by these files before any query runs
+        from retain.spark import fit_shuffle_partitions
+
+        fit_shuffle_partitions(con._session, [str(path) for path in paths.values()])  # type: ignore[attr-defined]
     customers_spec, *event_specs = TABLES
     checks = {customers_spec.name: check_table(con, customers_spec, paths[customers_spec.name])}
     customers_check = checks[customers_spec.name]

@@ -71,6 +71,28 @@ def test_local_mode_shuffles_into_a_few_partitions_per_thread() -> None:
         "spark.sql.shuffle.partitions"] == "7"
 
 
+@pytest.mark.parametrize(("threads", "input_bytes", "partitions"), [
+    (2, 0, 4), (2, 40 * 2**20, 4), (2, 64 * 2**20, 4), (2, 65 * 2**20, 6), (2, 400 * 2**20, 26), (3, 0, 6)])
+def test_local_shuffle_partitions_grow_with_the_input(threads: int, input_bytes: int, partitions: int) -> None:
+    assert spark.shuffle_partitions(threads, input_bytes) == partitions
+
+
+def test_input_size_is_a_files_length_or_a_folders_total(spark_con: object, tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "a.parquet").write_bytes(b"x" * 300)
+    (tmp_path / "parts" / "b.parquet").write_bytes(b"x" * 200)
+    session = spark.session(SPARK.spark_master, dict(SPARK.spark_conf))
+    assert spark.input_size(session, str(tmp_path / "parts" / "a.parquet")) == 300
+    assert spark.input_size(session, str(tmp_path / "parts")) == 500
+
+
+def test_shuffle_partitions_the_user_set_are_kept(spark_con: object, tmp_path: Path) -> None:
+    (tmp_path / "big.csv").write_bytes(b"x" * 1000)
+    session = spark.session(SPARK.spark_master, dict(SPARK.spark_conf))
+    assert spark.fit_shuffle_partitions(session, [str(tmp_path / "big.csv")]) is None
+    assert session.conf.get(spark.SHUFFLE_PARTITIONS) == SPARK.spark_conf[spark.SHUFFLE_PARTITIONS]
+
+
 def test_no_spark_warehouse_folder_is_written(spark_con: object, tmp_path: Path) -> None:
     import pandas as pd
 
