@@ -23,6 +23,7 @@ Without pyspark or without Java, `session` raises `EngineUnavailable` saying whi
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -103,25 +104,30 @@ def session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> 
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
-    settings = session_settings(master, conf)
+    warehouse = tempfile.mkdtemp(prefix="retain-spark-warehouse-")
+    atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+    settings = session_settings(master, conf, warehouse)
     builder = SparkSession.builder.master(master).appName("retain")
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
         started = builder.getOrCreate()
     except Exception as error:  # a bad master URL or conf value: the JVM's message, without its stack trace
+        shutil.rmtree(warehouse, ignore_errors=True)
         raise EngineUnavailable(f"could not start Spark with master {master!r}: {_first_line(error)}") from None
     _quiet_python_logs()
     _session, _started_with = started, wanted
     return started
 
 
-def session_settings(master: str, conf: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The configuration a session starts with: retain's defaults, then `conf`."""
+def session_settings(master: str, conf: Mapping[str, str] | None = None,
+                     warehouse: str | None = None) -> dict[str, Any]:
+    """The configuration a session starts with: retain's defaults, then `conf`. `warehouse` is the session's
+    throw-away warehouse folder (removed when the process exits)."""
     threads = local_threads(master)
     partitions = {SHUFFLE_PARTITIONS: str(PARTITIONS_PER_THREAD * threads)} if threads else {}
     return {**DEFAULTS, **partitions,
-            "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="retain-spark-warehouse-"),
+            **({"spark.sql.warehouse.dir": warehouse} if warehouse else {}),
             "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}",
             **(conf or {})}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -14,6 +16,7 @@ wait_passively()  # before a test module imports XGBoost itself
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # Local state (MLflow store, keys file, demo data) of a test run never touches the developer's checkout.
 os.environ["RETAIN_HOME"] = tempfile.mkdtemp(prefix="retain-home-")
+atexit.register(shutil.rmtree, os.environ["RETAIN_HOME"], ignore_errors=True)
 
 SMALL_SAMPLE_CUSTOMERS = 600
 SMALL_SAMPLE_SEED = 20250601

@@ -72,7 +72,7 @@ def test_local_mode_shuffles_into_a_few_partitions_per_thread() -> None:
 
 
 @pytest.mark.parametrize(("threads", "input_bytes", "partitions"), [
-    (2, 0, 4), (2, 40 * 2**20, 4), (2, 64 * 2**20, 4), (2, 65 * 2**20, 6), (2, 400 * 2**20, 26), (3, 0, 6)])
+    (2, 0, 4), (2, 40 * 2**20, 4), (2, 64 * 2**20, 4), (2, 65 * 2**20, 6), (2, 398_834_193, 24), (3, 0, 6)])
 def test_local_shuffle_partitions_grow_with_the_input(threads: int, input_bytes: int, partitions: int) -> None:
     assert spark.shuffle_partitions(threads, input_bytes) == partitions
 
