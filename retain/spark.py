@@ -15,7 +15,7 @@ What it sets, and why (each is a trap met on Spark 4.0 with ibis 12):
   at 20,000 customers ran over a thousand tasks, mostly empty); on a cluster Spark's own default stays. Once the
   input files are known, `fit_shuffle_partitions` raises that count with the data (`INPUT_BYTES_PER_PARTITION`):
   4 partitions of 1,000,000 customers' tables ran a 4g heap out while sorting (AQE's size-based coalescing
-  instead ran 100,000 customers 4.4x slower, 492 s vs 111 s: one partition, one thread).
+  instead ran 100,000 customers 4.4x slower, 492 s vs 111 s).
 Any `spark_conf` entry overrides these defaults.
 
 Without pyspark or without Java, `session` raises `EngineUnavailable` saying which is missing and how to get it.
