@@ -93,6 +93,19 @@ def test_shuffle_partitions_the_user_set_are_kept(spark_con: object, tmp_path: P
     assert session.conf.get(spark.SHUFFLE_PARTITIONS) == SPARK.spark_conf[spark.SHUFFLE_PARTITIONS]
 
 
+def test_shuffle_partitions_follow_the_input_when_the_user_left_them(spark_con: object, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with (tmp_path / "transactions.parquet").open("wb") as sparse:
+        sparse.truncate(100 * 2**20)  # 100 MiB of length, no data on disk
+    session = spark.session(SPARK.spark_master, dict(SPARK.spark_conf))
+    monkeypatch.setattr(spark, "_started_with", ("local[2]", ()))  # as started without the tests' own count
+    try:
+        assert spark.fit_shuffle_partitions(session, [str(tmp_path / "transactions.parquet")]) == 8
+        assert session.conf.get(spark.SHUFFLE_PARTITIONS) == "8"
+    finally:
+        session.conf.set(spark.SHUFFLE_PARTITIONS, SPARK.spark_conf[spark.SHUFFLE_PARTITIONS])
+
+
 def test_no_spark_warehouse_folder_is_written(spark_con: object, tmp_path: Path) -> None:
     import pandas as pd
 
