@@ -48,7 +48,8 @@ DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
-    # Spark's own default, 1g, is also the whole heap of local mode's executors: 100,000 customers ran out of it
+    # Spark's own default, 1g, is also the whole heap of local mode's executors: with shuffles sized by the data
+    # it finishes 1,000,000 customers (463.9 s; 4g: 413.7 s), but it had run out at 100,000 before that
     "spark.driver.memory": "4g",
 }
 
