@@ -113,3 +113,16 @@ def test_an_empty_file_is_refused_alike(spark_con, good_csv_dir: Path, fmt: str)
             load(good_csv_dir, con=con)
         messages.append(str(refused.value).split(":")[0])
     assert messages[0] == messages[1]
+
+
+def test_empty_csv_cells_read_the_same_on_both_engines(spark_con, tmp_path: Path) -> None:
+    """A quoted empty cell and an empty cell are both missing on either engine; a space stays a space."""
+    from retain.engine import connect
+    from retain.raw import read_raw_table
+
+    path = tmp_path / "cells.csv"
+    path.write_text('a,b,c\n"",x,\n,"",y\n" ",z,""\n')
+    expected = [{"_row": 1, "a": None, "b": "x", "c": None}, {"_row": 2, "a": None, "b": None, "c": "y"},
+                {"_row": 3, "a": " ", "b": "z", "c": None}]
+    for con in (connect(), spark_con):
+        assert read_raw_table(con, path).order_by("_row").to_pyarrow().to_pylist() == expected
