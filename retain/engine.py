@@ -89,12 +89,17 @@ def on_disk(con: BaseBackend, table: ir.Table) -> ir.Table:
     """DuckDB: `table` computed once into a Parquet file in the connection's spill folder (removed with the
     connection), read back from there. Unlike a temporary table it holds no memory: a feature family kept this
     way leaves the whole limit to the query that joins them (temporary tables ran a 64MB limit out)."""
-    folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]  # type: ignore[attr-defined]
-    handle, name = tempfile.mkstemp(suffix=".parquet", dir=folder)
-    os.close(handle)
-    path = Path(name)
+    path = spill_file(con)
     con.to_parquet(table, path)
     return con.read_parquet(path)
+
+
+def spill_file(con: BaseBackend, suffix: str = ".parquet") -> Path:
+    """A new empty file in DuckDB's spill folder (the connection's own: `duckdb_connection`, removed with it)."""
+    folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]  # type: ignore[attr-defined]
+    handle, name = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(handle)
+    return Path(name)
 
 
 def is_spark(con: BaseBackend) -> bool:

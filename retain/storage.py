@@ -34,10 +34,12 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write a frame as Parquet or CSV (by suffix), atomically. Timestamps go to Parquet in microseconds:
-    Spark refuses nanosecond Parquet timestamps, and no input of ours is finer than a microsecond."""
+    Spark refuses nanosecond Parquet timestamps, and no input of ours is finer than a microsecond. CSV lines
+    end in CRLF (RFC 4180): Python's writer then quotes a cell holding a carriage return, which with LF
+    endings it leaves bare, and every CSV reader (DuckDB, Spark, Arrow, pandas) splits the row there."""
     path = Path(path)
     if path.suffix == ".csv":
-        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\r\n"))
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, coerce_timestamps="us",
                                                            allow_truncated_timestamps=True))
 

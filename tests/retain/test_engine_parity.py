@@ -126,3 +126,16 @@ def test_empty_csv_cells_read_the_same_on_both_engines(spark_con, tmp_path: Path
                 {"_row": 3, "a": " ", "b": "z", "c": None}]
     for con in (connect(), spark_con):
         assert read_raw_table(con, path).order_by("_row").to_pyarrow().to_pylist() == expected
+
+
+def test_a_bare_carriage_return_in_a_quoted_cell_reads_the_same_on_both_engines(spark_con, tmp_path: Path) -> None:
+    """DuckDB reads such a file through Arrow (`retain.raw`); Spark's reader takes it as it is."""
+    from retain.engine import connect
+    from retain.raw import read_raw_table
+
+    path = tmp_path / "cells.csv"
+    path.write_bytes(b'id,text\n"1","first\rsecond"\n"2","\r"\n"3",""\n"4","ends\r"\n')
+    expected = [{"_row": 1, "id": "1", "text": "first\rsecond"}, {"_row": 2, "id": "2", "text": "\r"},
+                {"_row": 3, "id": "3", "text": None}, {"_row": 4, "id": "4", "text": "ends\r"}]
+    for con in (connect(), spark_con):
+        assert read_raw_table(con, path).order_by("_row").to_pyarrow().to_pylist() == expected

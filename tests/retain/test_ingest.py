@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import ibis.expr.datatypes as dt
@@ -13,6 +14,7 @@ from retain import ingest
 from retain.contract import CHANNELS, CUSTOMER_ID_MAX_LENGTH, TABLES
 from retain.errors import RetainError
 from retain.ingest import Problem, ValidationFailed, load
+from retain.raw import has_bare_carriage_return
 from tests.retain.helpers import assert_reported, located, problems_of
 
 UNKNOWN = "customer_id must exist in customers"
@@ -524,3 +526,52 @@ def test_the_command_prints_the_count_of_each_rule_past_the_listed_problems(writ
     assert "5 problem(s) in the input data" in err
     assert "transactions.csv, column 'amount': must be >= 0: 4" in err
     assert "transactions.csv, column 'amount': not a number: 1" in err
+
+
+def _write_lf_quoted(directory: Path, frames: dict[str, pd.DataFrame]) -> Path:
+    """The tables as a writer that quotes every cell and ends lines in LF writes them (a bare carriage return
+    stays inside its quoted cell)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.to_csv(directory / f"{name}.csv", index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    return directory
+
+
+@pytest.mark.parametrize("words", ["first\rsecond", "\r", "ends with\r", "mixed\r\nand\rbare"])
+def test_a_bare_carriage_return_in_a_quoted_cell_of_an_lf_file_loads(tmp_path: Path, frames, words: str) -> None:
+    """DuckDB's own CSV reader fails on these ("Error when sniffing file") or splits the row: read by Arrow."""
+    frames["interactions"].loc[0, "text"] = words
+    data = load(_write_lf_quoted(tmp_path / "data", frames))
+    loaded = data.interactions.to_pandas()
+    assert len(loaded) == len(frames["interactions"])
+    assert loaded["text"].iloc[0] == words
+
+
+def test_problems_in_a_file_read_by_arrow_keep_their_row(tmp_path: Path, frames) -> None:
+    frames["interactions"].loc[0, "text"] = "a\rb"
+    frames["interactions"].loc[2, "ces"] = "8"
+    frames["interactions"].loc[3, "text"] = ""  # empty: missing, as DuckDB's reader has it
+    problems = problems_of(_write_lf_quoted(tmp_path / "data", frames))
+    assert [(Path(p.file).name, p.row, p.column, p.value) for p in problems] == [("interactions.csv", 3, "ces", "8")]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 1024])
+@pytest.mark.parametrize(("content", "bare"), [
+    (b"a,b\r\nc,d\r\n", False), (b"a,b\nc,d\n", False), (b"a,\"x\ry\"\n", True), (b"a\r", True), (b"a\r\r\n", True),
+    (b"", False), (b"\r\n\r\n", False)])
+def test_bare_carriage_returns_are_found_across_chunks(tmp_path: Path, content: bytes, bare: bool,
+                                                       chunk_bytes: int) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    assert has_bare_carriage_return(path, chunk_bytes) is bare
+
+
+def test_csv_written_by_retain_keeps_carriage_returns_in_their_cell(tmp_path: Path, frames) -> None:
+    """`write_table` (`retain generate --format csv`) quotes them: with LF endings pandas would leave them bare
+    and every reader would split the row."""
+    from retain.storage import write_table
+
+    frames["interactions"].loc[0, "text"] = "line one\rline two\r"
+    for name, frame in frames.items():
+        write_table(frame, tmp_path / f"{name}.csv")
+    assert load(tmp_path).interactions.to_pandas()["text"].iloc[0] == "line one\rline two\r"
