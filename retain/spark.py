@@ -24,6 +24,7 @@ Without pyspark or without Java, `session` raises `EngineUnavailable` saying whi
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -204,25 +205,27 @@ def status(session: SparkSession, uri: str) -> Status | None:
     """Whether `uri` names a folder or a file (and its length), None if nothing is there. Asked of Hadoop's
     `FileSystem` through the JVM, so any scheme Spark reads works (hdfs://, s3a://, file://, ...); an unknown
     scheme or an unreachable host is an `EngineUnavailable` with Hadoop's own message."""
-    jvm: Any = session._jvm
-    try:
-        path = jvm.org.apache.hadoop.fs.Path(uri)
-        system = path.getFileSystem(session._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+    with _hadoop(session, uri) as (system, path):
         if not system.exists(path):
             return None
         found = system.getFileStatus(path)
         return Status(bool(found.isDirectory()), int(found.getLen()))
-    except Exception as error:
-        raise EngineUnavailable(f"{uri}: Spark cannot reach it: {_java_message(error)}") from None
 
 
 def input_size(session: SparkSession, uri: str) -> int:
     """Bytes stored at `uri`: a file's length, or everything under a folder (Hadoop's content summary)."""
+    with _hadoop(session, uri) as (system, path):
+        return int(system.getContentSummary(path).getLength())
+
+
+@contextlib.contextmanager
+def _hadoop(session: SparkSession, uri: str) -> Iterator[tuple[Any, Any]]:
+    """Hadoop's file system for `uri` and its path, through the JVM; any failure in the block is an
+    `EngineUnavailable` with Java's own message."""
     jvm: Any = session._jvm
     try:
         path = jvm.org.apache.hadoop.fs.Path(uri)
-        system = path.getFileSystem(session._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
-        return int(system.getContentSummary(path).getLength())
+        yield path.getFileSystem(session._jsc.hadoopConfiguration()), path  # type: ignore[attr-defined]
     except Exception as error:
         raise EngineUnavailable(f"{uri}: Spark cannot reach it: {_java_message(error)}") from None
 
