@@ -19,8 +19,7 @@ from ibis.backends import BaseBackend
 
 from features import io
 from features.build import FeatureConfig, build_features
-from retain import engine
-from retain.engine import is_spark
+from retain.engine import is_spark, on_disk
 from retain.ingest import DataSet
 from retain.location import Location, local_dir, output_dir
 
@@ -47,9 +46,9 @@ class FeatureSources:
         if (as_of, config) in self.kept:
             return self.kept[as_of, config]
         # DuckDB: each family into a file first, so that the join's query fits a memory limit
-        on_disk = None if is_spark(self.con) else functools.partial(engine.on_disk, self.con)
+        materialize = None if is_spark(self.con) else functools.partial(on_disk, self.con)
         table = build_features(self.customers, self.transactions, self.interactions, as_of, config,
-                               self.scored_interactions, materialize=on_disk)
+                               self.scored_interactions, materialize=materialize)
         if keep:
             table = self.kept.setdefault((as_of, config), table.cache())
         return table

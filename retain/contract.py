@@ -22,10 +22,10 @@ CHANNELS = ("phone", "email", "chat", "social", "self_service")
 # route that takes an id (`serving.schemas.CustomerId`) enforce this one rule.
 CUSTOMER_ID_MIN_LENGTH = 1
 CUSTOMER_ID_MAX_LENGTH = 1024
+CUSTOMER_ID_LENGTH = (CUSTOMER_ID_MIN_LENGTH, CUSTOMER_ID_MAX_LENGTH)
 MAX_QUANTITY = 1e15
 """The largest amount or handle time taken in: far past any real one, and what keeps the features' exact sums
 (64-bit integers, `features.aggregates`) from overflowing."""
-CUSTOMER_ID_LENGTH = (CUSTOMER_ID_MIN_LENGTH, CUSTOMER_ID_MAX_LENGTH)
 
 PANDAS_DTYPES: dict[str, str] = {
     "string": "string", "date": "datetime64[us]", "datetime": "datetime64[us]", "float": "float64",

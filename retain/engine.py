@@ -94,10 +94,11 @@ def on_disk(con: BaseBackend, table: ir.Table) -> ir.Table:
     return con.read_parquet(path)
 
 
-def spill_file(con: BaseBackend, suffix: str = ".parquet") -> Path:
-    """A new empty file in DuckDB's spill folder (the connection's own: `duckdb_connection`, removed with it)."""
+def spill_file(con: BaseBackend) -> Path:
+    """A new empty Parquet file in DuckDB's spill folder (the connection's own: `duckdb_connection`, removed
+    with it)."""
     folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]  # type: ignore[attr-defined]
-    handle, name = tempfile.mkstemp(suffix=suffix, dir=folder)
+    handle, name = tempfile.mkstemp(suffix=".parquet", dir=folder)
     os.close(handle)
     return Path(name)
 

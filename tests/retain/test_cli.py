@@ -224,8 +224,9 @@ def test_running_out_of_the_duckdb_memory_limit_says_which_settings_help(run_mai
     from retain.simulate import generate
 
     data = tmp_path / "data"
-    write_sample(generate(5000, 3), data)  # 500 customers fit the smallest limit, 16MB, since the features
-    last_day = _event_days(data)[1]        # are computed family by family
+    # 500 customers fit the smallest limit, 16MB, since the features are computed family by family
+    write_sample(generate(5000, 3), data)
+    last_day = _event_days(data)[1]
     code, out, err = run_main("features", "--data", data, "--as-of", last_day, "--out",
                               tmp_path / "features.parquet", RETAIN_DUCKDB_MEMORY_LIMIT="16MB")
 
