@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ibis
 
-from features import io as feature_io
 from features.build import FeatureConfig, catalogue
 from features.rfm import RFM_COLUMNS
 from features.snapshot import prepare_sources
@@ -71,7 +70,7 @@ def generated_choice(customers: int, seed: int) -> ClvChoice:
         config = FeatureConfig.from_settings(settings)
         plan = plan_cutoffs(GENERATED_AS_OF, settings.churn_horizon_days, settings.training_cutoffs,
                             settings.cutoff_step_days)
-        sources = prepare_sources(feature_io.connect(), data, Path(folder))
+        sources = prepare_sources(data.con, data, Path(folder))
         frames = training_frames(sources, data.customers, data.transactions, plan, config,
                                  settings.churn_horizon_days)
         columns = [f.name for f in catalogue(config) if f.kind != "category" and f.name not in RFM_COLUMNS]
