@@ -43,8 +43,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.world import add_world_options, scratch_settings, write_world
 
 AS_OF = dt.date(2025, 12, 31)
 HOST = "127.0.0.1"
@@ -217,21 +220,11 @@ def build_store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     from features.build import FeatureConfig, catalogue
     from features.snapshot import write_snapshot
     from retain.ingest import load
-    from retain.sample import write_sample
-    from retain.settings import Settings
-    from retain.simulate import PRESETS, generate
     from training.pipeline import train
 
-    started = time.perf_counter()
-    sample = generate(args.customers, args.seed, PRESETS[args.preset])
-    write_sample(sample, root / "all")
-    subset = sample.first(args.train_customers)
-    write_sample(subset, root / "train")
-    print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
+    sample, subset = write_world(root, args.customers, args.seed, args.preset, args.train_customers)
     del sample
-    settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                        data_dir=root / "all")
+    settings = scratch_settings(root)
     started = time.perf_counter()
     train(settings, load(root / "train"), root / "train", AS_OF, subset.truth)
     del subset
@@ -355,12 +348,7 @@ def verdict(ok: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--train-customers", type=int, default=30_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=1_000_000, train_customers=30_000)
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario.")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-mlflow", action="store_true", help="Do not start `mlflow models serve`.")
@@ -372,7 +360,6 @@ def main() -> None:
     if args.load_spec:
         load_main(args.load_spec)
         return
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     print(f"load average at start {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="retain-bench-api-") as scratch:
         run(Path(scratch), args)

@@ -12,8 +12,14 @@ Both fits must agree to ~1e-3 relative; the target is the grouped fit under 5 s.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
+from pathlib import Path
+
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import pandas as pd

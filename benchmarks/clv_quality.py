@@ -23,24 +23,24 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import ibis  # noqa: E402
+import ibis
 
-from features import io as feature_io  # noqa: E402
-from features.build import FeatureConfig, catalogue  # noqa: E402
-from features.rfm import RFM_COLUMNS  # noqa: E402
-from features.snapshot import prepare_sources  # noqa: E402
-from models.btyd import LABELS  # noqa: E402
-from retain.cdnow import cdnow_tables  # noqa: E402
-from retain.ingest import load  # noqa: E402
-from retain.sample import write_sample  # noqa: E402
-from retain.settings import Settings  # noqa: E402
-from retain.simulate import generate  # noqa: E402
-from training.clv_choice import ClvChoice, ClvWindows, Window, choose_clv, choose_on_plan  # noqa: E402
-from training.dataset import training_frames  # noqa: E402
-from training.labels import plan_cutoffs  # noqa: E402
+from features.build import FeatureConfig, catalogue
+from features.rfm import RFM_COLUMNS
+from features.snapshot import prepare_sources
+from models.btyd import LABELS
+from retain.cdnow import cdnow_tables
+from retain.ingest import load
+from retain.sample import write_sample
+from retain.settings import Settings
+from retain.simulate import generate
+from training.clv_choice import ClvChoice, ClvWindows, Window, choose_clv, choose_on_plan
+from training.dataset import training_frames
+from training.labels import plan_cutoffs
 
 CDNOW_CALIBRATION_END = dt.date(1997, 9, 30)
 CDNOW_HOLDOUT_WEEKS, CDNOW_WINDOW_WEEKS = 39, 13
@@ -70,7 +70,7 @@ def generated_choice(customers: int, seed: int) -> ClvChoice:
         config = FeatureConfig.from_settings(settings)
         plan = plan_cutoffs(GENERATED_AS_OF, settings.churn_horizon_days, settings.training_cutoffs,
                             settings.cutoff_step_days)
-        sources = prepare_sources(feature_io.connect(), data, Path(folder))
+        sources = prepare_sources(data.con, data, Path(folder))
         frames = training_frames(sources, data.customers, data.transactions, plan, config,
                                  settings.churn_horizon_days)
         columns = [f.name for f in catalogue(config) if f.kind != "category" and f.name not in RFM_COLUMNS]

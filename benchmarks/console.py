@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import importlib.util
 import math
 import os
 import random
@@ -40,21 +39,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _sibling(name: str) -> Any:
-    """Another benchmark script of this folder as a module (this folder is not on sys.path, see above)."""
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-api = _sibling("api")  # build_store, free_port, start, stop, wait_until, HOST
+from benchmarks import api
+from benchmarks.world import add_world_options, scratch_settings
 
 WORK_LIST_TARGET_MS = 150.0
 CUSTOMER_TARGET_MS = 200.0
@@ -181,8 +171,6 @@ def store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     """`api.build_store`'s store under `root`, or the one a previous run with the same --workdir left there."""
     import pandas as pd
 
-    from retain.settings import Settings
-
     marker, wanted = root / "built", f"{args.customers} {args.seed} {args.train_customers}\n"
     if not marker.is_file():
         api.build_store(root, args)
@@ -190,8 +178,7 @@ def store(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     elif marker.read_text() != wanted:
         raise SystemExit(f"{root} holds a store of other --customers/--seed/--train-customers "
                          f"({marker.read_text().strip()}); use another --workdir")
-    settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                        data_dir=root / "all")
+    settings = scratch_settings(root)
     batch = sorted((root / "all" / "scores").glob("batch_*.parquet"))[-1]
     frame = pd.read_parquet(batch, columns=["customer_id", "segment", "clv"])
     return {"settings": settings, "ids": frame["customer_id"].astype(str).tolist(),
@@ -257,12 +244,7 @@ def summary(rounds: list[dict[str, dict[str, float]]], customers: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--train-customers", type=int, default=30_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=1_000_000, train_customers=30_000)
     parser.add_argument("--requests", type=int, default=200, help="Requests per scenario and round.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warm-timeout", type=float, default=900.0,
@@ -270,7 +252,6 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path,
                         help="Build the store here and keep it; a later run with the same folder reuses it.")
     args = parser.parse_args()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     print(f"load average at start {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs", flush=True)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -292,7 +273,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
     keys.unlink(missing_ok=True)
     key = add_key(keys, "reader")
     bin_dir = Path(sys.executable).parent
-    checkout = str(HERE.parent)
+    checkout = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
            "PYTHONPATH": os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH", "")) if p),
            "RETAIN_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,

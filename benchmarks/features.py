@@ -37,10 +37,9 @@ import time
 import warnings
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and its name would shadow the `features`
-# package.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+# Run as a file, this folder is sys.path[0], where this file would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ibis
 import ibis.expr.types as ir
@@ -54,6 +53,7 @@ with warnings.catch_warnings():
 
 from ibis.backends import BaseBackend
 
+from benchmarks.world import add_world_options
 from features import io
 from features.build import FeatureConfig, build_features
 from features.cutoff import Cutoff
@@ -205,11 +205,7 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> tuple[bool, dict[str, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=1_000_000, seed=42)
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the workdir (data and features)")
     parser.add_argument("--threads", type=int, default=0,

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from batch.job import score_all  # noqa: E402
-from models.registry import load_champions  # noqa: E402
-from retain.ingest import load  # noqa: E402
-from retain.sample import write_sample  # noqa: E402
-from retain.settings import Settings  # noqa: E402
-from retain.simulate import PRESETS, generate  # noqa: E402
-from training.pipeline import train  # noqa: E402
+from batch.job import score_all
+from benchmarks.world import add_world_options, scratch_settings, write_world
+from models.registry import load_champions
+from retain.ingest import load
+from retain.settings import Settings
+from training.pipeline import train
 
 AS_OF = dt.date(2025, 12, 31)
 TARGET_SECONDS = 40  # at 1,000,000 customers
@@ -38,25 +38,12 @@ TARGET_SECONDS = 40  # at 1,000,000 customers
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--train-customers", type=int, default=30_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=1_000_000, train_customers=30_000)
     args = parser.parse_args()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory(prefix="retain-bench-score-") as scratch:
         root = Path(scratch)
-        started = time.perf_counter()
-        sample = generate(args.customers, args.seed, PRESETS[args.preset])
-        write_sample(sample, root / "all")
-        subset = sample.first(args.train_customers)
-        write_sample(subset, root / "train")
-        print(f"generated {args.customers:,} customers, {len(sample.transactions):,} transactions, "
-              f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s")
-        settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                            data_dir=root / "all")
+        _, subset = write_world(root, args.customers, args.seed, args.preset, args.train_customers)
+        settings = scratch_settings(root)
         started = time.perf_counter()
         train(settings, load(root / "train"), root / "train", AS_OF, subset.truth)
         print(f"trained champions on {args.train_customers:,} customers in {time.perf_counter() - started:.1f} s")

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from features.sentiment_cache import SentimentStats, cache_path, score_interactions  # noqa: E402
-from retain.simulate import PRESETS, generate  # noqa: E402
+from benchmarks.world import add_world_options
+from features.sentiment_cache import SentimentStats, cache_path, score_interactions
+from retain.simulate import PRESETS, generate
 
 NEW_SHARE = 0.01
 
@@ -100,11 +102,7 @@ class WorkerMemory(threading.Thread):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--simulated-texts", action="store_true", help="keep the generator's repeated texts")
     args = parser.parse_args()

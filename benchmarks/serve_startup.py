@@ -163,10 +163,10 @@ def measure(side: Side, repeat: int, timeout: float) -> dict[str, float]:
     for seconds, memory in runs:
         print(f"  [{side.name}] ready in {seconds:.2f} s; VmRSS {memory['VmRSS'] / 2**20:.2f} GiB, "
               f"VmHWM {memory['VmHWM'] / 2**20:.2f} GiB (load average {os.getloadavg()[0]:.2f})", flush=True)
-    seconds = sorted(s for s, _ in runs)
+    starts = sorted(s for s, _ in runs)
     rss = sorted(m["VmRSS"] for _, m in runs)
     hwm = sorted(m["VmHWM"] for _, m in runs)
-    figures = {"startup_best": seconds[0], "startup_median": seconds[len(seconds) // 2],
+    figures = {"startup_best": starts[0], "startup_median": starts[len(starts) // 2],
                "rss_gib": rss[len(rss) // 2] / 2**20, "hwm_gib": hwm[len(hwm) // 2] / 2**20,
                "help": help_seconds(side)}
     imports = validate_imports(side)

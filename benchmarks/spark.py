@@ -41,8 +41,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from retain.settings import Settings
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.world import scratch_settings, write_world
 
 AS_OF = dt.date(2025, 12, 31)
 POLL_SECONDS = 0.2
@@ -141,8 +144,6 @@ def prepared(root: Path, customers: int, train_customers: int, seed: int) -> Pat
     """`root/all` (the data) and the champions in `root`'s MLflow store, made unless a run with the same
     arguments left them there; returns the MLflow database."""
     from retain.ingest import load
-    from retain.sample import write_sample
-    from retain.simulate import generate
     from training.pipeline import train
 
     stamp = root / "prepared.json"
@@ -154,27 +155,13 @@ def prepared(root: Path, customers: int, train_customers: int, seed: int) -> Pat
     for leftover in (root / "all", root / "train", root / "artifacts"):
         shutil.rmtree(leftover, ignore_errors=True)
     database.unlink(missing_ok=True)
+    write_world(root, customers, seed, "default", train_customers)
     started = time.perf_counter()
-    sample = generate(customers, seed)
-    write_sample(sample, root / "all")
-    subset = sample.first(train_customers)
-    write_sample(subset, root / "train")
-    print(f"generated {customers:,} customers, {len(sample.transactions):,} transactions, "
-          f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s", flush=True)
-    del sample, subset
-    started = time.perf_counter()
-    train(champion_settings(root), load(root / "train"), root / "train", AS_OF, None)
+    train(scratch_settings(root), load(root / "train"), root / "train", AS_OF, None)
     print(f"trained champions on {train_customers:,} customers in {time.perf_counter() - started:.1f} s",
           flush=True)
     stamp.write_text(json.dumps(wanted))
     return database
-
-
-def champion_settings(root: Path) -> Settings:
-    from retain.settings import Settings
-
-    return Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                    data_dir=root / "all")
 
 
 def main() -> None:
@@ -192,7 +179,6 @@ def main() -> None:
     parser.add_argument("--settings", help=argparse.SUPPRESS)
     parser.add_argument("--pandas", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if args.child:
         print(json.dumps(run_chain(args.child, args.settings)))
         return
@@ -210,7 +196,7 @@ def main() -> None:
         else:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="retain-bench-spark-")))
         prepared(root, args.customers, args.train_customers, args.seed)
-        base = champion_settings(root)
+        base = scratch_settings(root)
         runs: dict[str, Settings] = {}
         spark = {"engine": "spark", "spark_master": args.master}
         if "duckdb" in engines:

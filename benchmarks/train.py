@@ -21,15 +21,14 @@ import time
 import warnings
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, and benchmarks/features.py would shadow the package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a file, this folder is sys.path[0], where features.py would shadow the package: the root, as with -m.
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from retain.ingest import load  # noqa: E402
-from retain.sample import write_sample  # noqa: E402
-from retain.settings import Settings  # noqa: E402
-from retain.simulate import PRESETS, generate  # noqa: E402
-from training.labels import plan_cutoffs  # noqa: E402
-from training.pipeline import train  # noqa: E402
+from benchmarks.world import add_world_options, scratch_settings, write_world
+from retain.ingest import load
+from training.labels import plan_cutoffs
+from training.pipeline import train
 
 AS_OF = dt.date(2025, 12, 30)
 TARGET_SECONDS = 180  # at 100,000 customers
@@ -56,28 +55,18 @@ def lifetimes_baseline(transactions_path: Path, cutoff: dt.date) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--preset", default="cdnow", choices=("cdnow", "default"),
-                        help="simulated world: cdnow (the shape the targets were set on; default) or "
-                             "the default world (~4x the transactions per customer)")
+    add_world_options(parser, customers=100_000)
     args = parser.parse_args()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory(prefix="retain-bench-train-") as scratch:
         root = Path(scratch)
-        started = time.perf_counter()
-        sample = generate(args.customers, args.seed, PRESETS[args.preset])
-        write_sample(sample, root / "data")
-        print(f"generated {args.customers:,} customers ({args.preset}), {len(sample.transactions):,} transactions, "
-              f"{len(sample.interactions):,} interactions in {time.perf_counter() - started:.1f} s")
-        settings = Settings(mlflow_tracking_uri=f"sqlite:///{root}/mlflow.db", mlflow_artifact_root=root / "artifacts",
-                            data_dir=root / "data")
+        sample, _ = write_world(root, args.customers, args.seed, args.preset)
+        settings = scratch_settings(root)
         plan = plan_cutoffs(AS_OF, settings.churn_horizon_days, settings.training_cutoffs, settings.cutoff_step_days)
-        baseline = lifetimes_baseline(root / "data" / "transactions.parquet", plan.test)
+        baseline = lifetimes_baseline(root / "all" / "transactions.parquet", plan.test)
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        data = load(root / "data")
-        report = train(settings, data, root / "data", AS_OF, sample.truth,
+        data = load(root / "all")
+        report = train(settings, data, root / "all", AS_OF, sample.truth,
                        progress=lambda message: print(f"  [{time.perf_counter() - started:6.1f} s] {message}",
                                                       flush=True))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -1,0 +1,1 @@
+"""Benchmark scripts, run as files; a package so that they can import their shared `world` module."""
