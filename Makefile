@@ -62,7 +62,7 @@ screenshots: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy retain features models training batch serving
+	$(BIN)/mypy retain features models training batch serving benchmarks
 
 # The MLflow UI (runs, metrics, plots, registered models) over the local store: http://127.0.0.1:$(MLFLOW_PORT)
 mlflow-ui: $(STAMP)
