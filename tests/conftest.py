@@ -5,7 +5,10 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +21,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ["RETAIN_HOME"] = tempfile.mkdtemp(prefix="retain-home-")
 atexit.register(shutil.rmtree, os.environ["RETAIN_HOME"], ignore_errors=True)
 
+RunMain = Callable[..., tuple[int, str, str]]  # (exit code, stdout, stderr)
 SMALL_SAMPLE_CUSTOMERS = 600
 SMALL_SAMPLE_SEED = 20250601
 
@@ -45,3 +49,33 @@ def spark_con():  # noqa: ANN201 - an ibis pyspark backend; pyspark is imported 
     from tests.spark.conftest import SPARK
 
     return connect(SPARK)
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+             tmp_path: Path) -> RunMain:
+    """`run_main(*args, **env)` calls retain.cli.main in this process: (exit code, stdout, stderr).
+
+    Runs in tmp_path (so no stray .env is read) with RETAIN_* variables cleared; whitespace in the output
+    is collapsed, so assertions need not follow rich's table layout.
+    """
+    from retain import cli
+
+    for key in list(os.environ):
+        if key.startswith("RETAIN_") or key == "MLFLOW_TRACKING_URI":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # captured output is not a terminal: rich folds nothing (retain.terminal)
+
+    def run(*args: str | Path, **env: str) -> tuple[int, str, str]:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(sys, "argv", ["retain", *map(str, args)])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:  # any other exception would be a traceback
+            cli.main()
+        out, err = capsys.readouterr()
+        code = exit_info.value.code
+        return (code if isinstance(code, int) else 0 if code is None else 1), " ".join(out.split()), " ".join(
+            err.split())
+
+    return run

@@ -118,37 +118,7 @@ def test_missing_data_dir_is_a_clean_error(tmp_path: Path) -> None:
     assert "data folder not found" in result.stderr
 
 
-
 # ------------------------------------------------------ in process: the same main(), without the start-up
-
-
-@pytest.fixture
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    """`run_main(*args, **env)` calls retain.cli.main in this process: (exit code, stdout, stderr).
-
-    Runs in tmp_path (so no stray .env is read) with RETAIN_* variables cleared; whitespace in the output
-    is collapsed, so assertions need not follow rich's table layout.
-    """
-    from retain import cli
-
-    for key in list(os.environ):
-        if key.startswith("RETAIN_") or key == "MLFLOW_TRACKING_URI":
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # captured output is not a terminal: rich folds nothing (retain.terminal)
-
-    def run(*args: str | Path, **env: str) -> tuple[int, str, str]:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(sys, "argv", ["retain", *map(str, args)])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_info:  # any other exception would be a traceback
-            cli.main()
-        out, err = capsys.readouterr()
-        code = exit_info.value.code
-        return (code if isinstance(code, int) else 0 if code is None else 1), " ".join(out.split()), " ".join(
-            err.split())
-
-    return run
 
 
 def test_generate_csv_format_with_seed_from_settings(run_main, tmp_path: Path, generated: Path) -> None:

@@ -4,10 +4,8 @@ totals that come from the replay, the MLflow run, and the command line's refusal
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from retain.replay import DAYS_PER_MONTH, Horizons, replay_actions
 from retain.sample import TRUTH_FILE, read_truth, write_sample
 from retain.simulate import SampleData
 from retain.world import world_at
+from tests.conftest import RunMain
 from tests.training.conftest import TrainingScenario
 from training.action_report import REPLICATES
 
@@ -117,32 +116,12 @@ def test_the_run_is_logged_with_the_qini_plot(report: Any, action_settings: Any)
 # ---------------------------------------------------------------- the command line
 
 
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cwd: Path, *args: str | Path,
-            **env: str) -> tuple[int, str, str]:
-    """retain.cli.main in this process with only the given RETAIN_* variables: (exit code, stdout, stderr)."""
-    from retain import cli
-
-    for key in list(os.environ):
-        if key.startswith("RETAIN_") or key == "MLFLOW_TRACKING_URI":
-            monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(sys, "argv", ["retain", *map(str, args)])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:  # any other exception would be a traceback
-        cli.main()
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), " ".join(out.split()), " ".join(err.split())
-
-
-def test_cli_prints_the_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                              action_settings: Any, training_scenario: TrainingScenario) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, tmp_path, "evaluate-actions", "--data", training_scenario.data_dir,
-                             "--as-of", AS_OF.isoformat(), RETAIN_HOME=str(tmp_path),
-                             RETAIN_MLFLOW_TRACKING_URI=action_settings.mlflow_tracking_uri,
-                             RETAIN_EXPERIMENT=EXPERIMENT, RETAIN_SEED=str(action_settings.seed))
+def test_cli_prints_the_table(run_main: RunMain, tmp_path: Path, action_settings: Any,
+                              training_scenario: TrainingScenario) -> None:
+    code, out, err = run_main("evaluate-actions", "--data", training_scenario.data_dir,
+                              "--as-of", AS_OF.isoformat(), RETAIN_HOME=str(tmp_path),
+                              RETAIN_MLFLOW_TRACKING_URI=action_settings.mlflow_tracking_uri,
+                              RETAIN_EXPERIMENT=EXPERIMENT, RETAIN_SEED=str(action_settings.seed))
 
     assert code == 0, out + err
     assert "Treating the top K of" in out and "value saved / value at risk" in out
@@ -160,39 +139,35 @@ def small_data(small_sample: SampleData, tmp_path_factory: pytest.TempPathFactor
     return folder
 
 
-def test_cli_refuses_data_without_truth(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                        tmp_path: Path, small_data: Path) -> None:
+def test_cli_refuses_data_without_truth(run_main: RunMain, tmp_path: Path, small_data: Path) -> None:
     data_dir = tmp_path / "real"
     shutil.copytree(small_data, data_dir, ignore=shutil.ignore_patterns(TRUTH_FILE))
 
-    code, out, err = run_cli(monkeypatch, capsys, tmp_path, "evaluate-actions", "--data", data_dir, "--as-of",
-                             AS_OF.isoformat(), RETAIN_HOME=str(tmp_path))
+    code, out, err = run_main("evaluate-actions", "--data", data_dir, "--as-of", AS_OF.isoformat(),
+                              RETAIN_HOME=str(tmp_path))
 
     assert code == 2, out + err
     assert f"no truth.parquet in {data_dir}" in err and "Traceback" not in out + err
     assert not (tmp_path / "mlruns").exists()
 
 
-def test_cli_refuses_without_a_champion(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                        tmp_path: Path, small_data: Path) -> None:
-    code, out, err = run_cli(monkeypatch, capsys, tmp_path, "evaluate-actions", "--data", small_data,
-                             "--as-of", AS_OF.isoformat(), RETAIN_HOME=str(tmp_path))
+def test_cli_refuses_without_a_champion(run_main: RunMain, tmp_path: Path, small_data: Path) -> None:
+    code, out, err = run_main("evaluate-actions", "--data", small_data, "--as-of", AS_OF.isoformat(),
+                              RETAIN_HOME=str(tmp_path))
 
     assert code == 2, out + err
     assert "no champion for retain-churn, retain-clv" in err and "retain train" in err
     assert "Traceback" not in out + err
 
 
-def test_truth_from_an_older_generator_is_a_clean_error(monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                                        small_data: Path) -> None:
+def test_truth_from_an_older_generator_is_a_clean_error(run_main: RunMain, tmp_path: Path, small_data: Path) -> None:
     data_dir = tmp_path / "old"
     shutil.copytree(small_data, data_dir)
     truth = pd.read_parquet(data_dir / TRUTH_FILE)
     truth.drop(columns=["service_friction"]).to_parquet(data_dir / TRUTH_FILE)
 
-    code, out, err = run_cli(monkeypatch, capsys, tmp_path, "evaluate-actions", "--data", data_dir, "--as-of",
-                             AS_OF.isoformat(), RETAIN_HOME=str(tmp_path))
+    code, out, err = run_main("evaluate-actions", "--data", data_dir, "--as-of", AS_OF.isoformat(),
+                              RETAIN_HOME=str(tmp_path))
 
     assert code == 2, out + err
     assert "truth.parquet lacks service_friction" in err and "Traceback" not in out + err
