@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Churn and CLV scores for CRM enrichment and retention work lists. "
                               "Send an API key as `X-API-Key` for /v1 routes.")
     app.state.metrics = metrics = Metrics(lambda: getattr(getattr(app.state, "retain", None), "snapshot", None))
+    app.add_middleware(customers.CustomerFastPath)  # added first: inside RequestGuard
     app.add_middleware(RequestGuard, max_body_bytes=settings.api_max_body_bytes,  # type: ignore[arg-type]
                        metrics=metrics)
     app.add_exception_handler(RequestValidationError, validation_error)

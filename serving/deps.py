@@ -37,7 +37,7 @@ SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 KeyHeader = Annotated[str | None, Security(api_key_header)]
 
 
-def _authorize(snapshot: Snapshot, key: str | None, required: Role) -> Role:
+def authorize(snapshot: Snapshot, key: str | None, required: Role) -> Role:
     """The key's role, if it may do what needs `required`: 401 for a missing or unknown key, 403 for too low."""
     role = snapshot.keys.role_of(key)
     if role is None:
@@ -51,7 +51,7 @@ def _authorize(snapshot: Snapshot, key: str | None, required: Role) -> Role:
 
 def _role_check(required: Role):  # type: ignore[no-untyped-def]
     async def check(snapshot: SnapshotDep, key: KeyHeader = None) -> Role:
-        return _authorize(snapshot, key, required)
+        return authorize(snapshot, key, required)
 
     return check
 
@@ -81,7 +81,7 @@ async def reader_view(request: Request, key: KeyHeader = None) -> ScoreView:
     leave `KnownQueryOnly` out."""
     await known_query_only(request)
     snapshot = (await get_state(request)).snapshot
-    _authorize(snapshot, key, "reader")
+    authorize(snapshot, key, "reader")
     return _view(snapshot)
 
 
@@ -90,7 +90,7 @@ async def reader_models(request: Request, key: KeyHeader = None) -> Scorer:
     `reader_view`)."""
     await known_query_only(request)
     snapshot = (await get_state(request)).snapshot
-    _authorize(snapshot, key, "reader")
+    authorize(snapshot, key, "reader")
     return _models(snapshot)
 
 
