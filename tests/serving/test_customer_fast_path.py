@@ -39,7 +39,7 @@ def route_answer(app: FastAPI, customer_id: str) -> bytes:
 def test_a_readers_plain_get_is_answered_with_the_routes_bytes(app: FastAPI, store: Store, keys: Keys) -> None:
     for customer_id in (store.scores()["customer_id"].iloc[0], "ACME/42", ".."):
         for key in (keys.reader, keys.admin, keys.env_reader):
-            answer = customers.CustomerFastPath._answer(scope(app, f"/v1/customers/{customer_id}", key))
+            answer = customers.CustomerFastPath.answer(scope(app, f"/v1/customers/{customer_id}", key))
             assert answer == route_answer(app, customer_id)
 
 
@@ -58,10 +58,10 @@ def test_everything_else_goes_on_to_the_route(app: FastAPI, store: Store, keys: 
         "root path": scope(app, known, keys.reader, root_path="/retain"),
         "other route": scope(app, "/v1/at-risk", keys.reader),
     }[case]
-    assert customers.CustomerFastPath._answer(request) is None
+    assert customers.CustomerFastPath.answer(request) is None
 
 
 def test_before_the_batch_is_loaded_the_route_answers(store: Store, keys: Keys) -> None:
     application = create_app(store.settings(**keys.settings_changes()))  # lifespan not run: no state yet
     request = scope(application, f"/v1/customers/{store.scores()['customer_id'].iloc[0]}", keys.reader)
-    assert customers.CustomerFastPath._answer(request) is None
+    assert customers.CustomerFastPath.answer(request) is None
